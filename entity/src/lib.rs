@@ -1,0 +1,14 @@
+//! SeaORM entities: the single source of truth for storegate's data.
+//!
+//! Each module is one table. The domain layer (`storegate::domain`) is the
+//! only code that queries them.
+
+pub mod item;
+pub mod store;
+pub mod user;
+
+pub mod prelude {
+    pub use super::item::Entity as Item;
+    pub use super::store::Entity as Store;
+    pub use super::user::Entity as User;
+}

@@ -1,0 +1,21 @@
+//! storegate's schema, one migration per file (sea-orm-migration names a
+//! migration after its file). Run on start-up and by `storegate migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users;
+mod m20261122_000002_create_stores;
+mod m20261122_000003_create_items;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users::Migration),
+            Box::new(m20261122_000002_create_stores::Migration),
+            Box::new(m20261122_000003_create_items::Migration),
+        ]
+    }
+}

@@ -1,0 +1,242 @@
+//! Configuration from the environment (and `.env`), per API.md §1.
+//!
+//! Development works with no configuration at all; production refuses to
+//! start on settings that would be unsafe, saying what to set.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The raw settings as clap reads them from flags and environment.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// `sqlite:` or `postgres:` URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://storegate.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// `development` or `production`.
+    #[arg(long, env = "STOREGATE_ENV", value_enum, default_value = "development", global = true)]
+    pub env: Environment,
+    /// HS256 signing key (≥ 32 bytes in production).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    #[arg(long, env = "HOST", default_value = "0.0.0.0", global = true)]
+    pub host: String,
+    #[arg(long, env = "PORT", default_value_t = 8080, global = true)]
+    pub port: u16,
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
+    pub access_token_ttl: Duration,
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
+    pub refresh_token_ttl: Duration,
+}
+
+/// Validated configuration the server runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub database_url: String,
+    pub jwt_secret: Vec<u8>,
+    pub host: String,
+    pub port: u16,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so the secret can never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("jwt_secret", &"<redacted>")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .finish()
+    }
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// # Errors
+    /// Fails in production when `JWT_SECRET` is missing or shorter than 32
+    /// bytes, and in development when the generated secret cannot be kept.
+    pub fn from_settings(settings: Settings) -> anyhow::Result<Self> {
+        let jwt_secret = match (settings.jwt_secret, settings.env) {
+            (Some(secret), _) if secret.len() >= MIN_SECRET_BYTES => secret.into_bytes(),
+            (Some(_), Environment::Production) => bail!(
+                "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; set it to a random string, \
+                 e.g. `openssl rand -base64 48`"
+            ),
+            (None, Environment::Production) => bail!(
+                "JWT_SECRET is not set; production needs a random secret of at least \
+                 {MIN_SECRET_BYTES} bytes, e.g. `openssl rand -base64 48`"
+            ),
+            (Some(secret), Environment::Development) => {
+                tracing::warn!(
+                    "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; fine for development only"
+                );
+                secret.into_bytes()
+            }
+            (None, Environment::Development) => {
+                let path = dev_secret_path(&settings.database_url);
+                let secret = load_or_create_dev_secret(&path)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "JWT_SECRET is not set; using a development secret kept in a file (never do this in production)"
+                );
+                secret
+            }
+        };
+        if settings.access_token_ttl.is_zero() || settings.refresh_token_ttl.is_zero() {
+            bail!("ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL must be longer than zero");
+        }
+        Ok(Self {
+            env: settings.env,
+            database_url: settings.database_url,
+            jwt_secret,
+            host: settings.host,
+            port: settings.port,
+            access_token_ttl: settings.access_token_ttl,
+            refresh_token_ttl: settings.refresh_token_ttl,
+        })
+    }
+
+    /// A configuration for tests and tools: the given database, a fixed
+    /// secret, default lifetimes.
+    pub fn for_database(database_url: impl Into<String>, jwt_secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            env: Environment::Development,
+            database_url: database_url.into(),
+            jwt_secret: jwt_secret.into(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// The dev secret lives beside the SQLite file (`storegate.db.jwt-secret`),
+/// or in the working directory for other databases.
+fn dev_secret_path(database_url: &str) -> PathBuf {
+    match sqlite_path(database_url) {
+        Some(db) => {
+            let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(".jwt-secret");
+            db.with_file_name(name)
+        }
+        None => PathBuf::from(".storegate-jwt-secret"),
+    }
+}
+
+/// The file path of a `sqlite:` URL, if it names one.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+fn load_or_create_dev_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    let random: [u8; 48] = rand::random();
+    let secret = base64::engine::general_purpose::STANDARD.encode(random);
+    write_private(path, &secret)
+        .with_context(|| format!("could not write the development JWT secret to {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Hides the password of a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_read_from_urls() {
+        assert_eq!(sqlite_path("sqlite://storegate.db?mode=rwc"), Some(PathBuf::from("storegate.db")));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://storegate.db"), "sqlite://storegate.db");
+    }
+
+    fn settings(env: Environment, secret: Option<&str>) -> Settings {
+        Settings {
+            database_url: "sqlite::memory:".into(),
+            env,
+            jwt_secret: secret.map(str::to_string),
+            host: "127.0.0.1".into(),
+            port: 0,
+            access_token_ttl: Duration::from_secs(60),
+            refresh_token_ttl: Duration::from_secs(600),
+        }
+    }
+
+    #[test]
+    fn production_refuses_missing_or_short_secrets() {
+        let missing = Config::from_settings(settings(Environment::Production, None)).unwrap_err();
+        assert!(missing.to_string().contains("JWT_SECRET is not set"));
+        let short = Config::from_settings(settings(Environment::Production, Some("short"))).unwrap_err();
+        assert!(short.to_string().contains("shorter than 32 bytes"));
+        let long = "x".repeat(32);
+        assert!(Config::from_settings(settings(Environment::Production, Some(&long))).is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let config =
+            Config::for_database("postgres://u:pw@h/db", b"super-secret-value-that-is-long-enough".to_vec());
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret"));
+        assert!(!printed.contains(":pw@"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Items: public reads; users with a fresh token create and update; admins
+//! delete.
+
+use std::collections::HashMap;
+
+use entity::{item, store};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::Viewer;
+use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::money::{Money, validate_price};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::time;
+use crate::error::AppError;
+
+/// An item write (POST/PUT: every field; PATCH: the fields present).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ItemInput {
+    pub name: Patch<String>,
+    pub price: Patch<f64>,
+    pub store_id: Patch<i32>,
+}
+
+#[derive(Validate)]
+struct ItemRules {
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    name: Option<String>,
+    #[validate(custom(function = "validate_price"))]
+    price: Option<f64>,
+}
+
+struct ValidItem {
+    name: String,
+    price: Money,
+    store_id: i32,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &DatabaseConnection,
+    store_id: Option<i32>,
+    page: PageRequest,
+) -> Result<Page<item::Model>, AppError> {
+    let mut select = item::Entity::find();
+    if let Some(store_id) = store_id {
+        select = select.filter(item::Column::StoreId.eq(store_id));
+    }
+    let rows = page.apply(select, item::Column::Id).all(db).await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// # Errors
+/// `NotFound` when there is no such item.
+pub async fn get(db: &DatabaseConnection, id: i32) -> Result<item::Model, AppError> {
+    item::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("item", id))
+}
+
+/// All items of one store, by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn for_store(db: &DatabaseConnection, store_id: i32) -> Result<Vec<item::Model>, AppError> {
+    Ok(item::Entity::find()
+        .filter(item::Column::StoreId.eq(store_id))
+        .order_by_asc(item::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// All items of many stores in one statement (GraphQL `Store.items`).
+///
+/// # Errors
+/// Database errors.
+pub async fn for_stores(
+    db: &DatabaseConnection,
+    store_ids: &[i32],
+) -> Result<HashMap<i32, Vec<item::Model>>, AppError> {
+    let rows = item::Entity::find()
+        .filter(item::Column::StoreId.is_in(store_ids.iter().copied()))
+        .order_by_asc(item::Column::Id)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<i32, Vec<item::Model>> = store_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(row.store_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+/// # Errors
+/// `Unauthenticated`, `FreshTokenRequired`, `Validation` (including an
+/// unknown `store_id`).
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    input: ItemInput,
+) -> Result<item::Model, AppError> {
+    require_fresh(viewer)?;
+    let valid = validate(db, input, WriteMode::Full, None).await?;
+    let now = time::now();
+    let model = item::ActiveModel {
+        name: Set(valid.name),
+        price_cents: Set(valid.price.cents()),
+        store_id: Set(valid.store_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(model.insert(db).await?)
+}
+
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+///
+/// # Errors
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: i32,
+    input: ItemInput,
+    mode: WriteMode,
+) -> Result<item::Model, AppError> {
+    require_fresh(viewer)?;
+    let current = get(db, id).await?;
+    let valid = validate(db, input, mode, Some(&current)).await?;
+    let mut model: item::ActiveModel = current.into();
+    model.name = Set(valid.name);
+    model.price_cents = Set(valid.price.cents());
+    model.store_id = Set(valid.store_id);
+    model.updated_at = Set(time::now());
+    Ok(model.update(db).await?)
+}
+
+/// # Errors
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
+pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    require_admin(viewer)?;
+    let result = item::Entity::delete_by_id(id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("item", id));
+    }
+    Ok(())
+}
+
+async fn validate(
+    db: &DatabaseConnection,
+    input: ItemInput,
+    mode: WriteMode,
+    current: Option<&item::Model>,
+) -> Result<ValidItem, AppError> {
+    let mut errors = FieldErrors::default();
+    let name = trimmed(errors.required("name", input.name, mode, current.map(|c| c.name.clone())));
+    let price = errors.required(
+        "price",
+        input.price,
+        mode,
+        current.map(|c| Money::from_cents(c.price_cents).as_f64()),
+    );
+    let store_id = errors.required("store_id", input.store_id, mode, current.map(|c| c.store_id));
+    errors.extend_validation(ItemRules { name: name.clone(), price }.validate());
+    if let Some(store_id) = store_id
+        && !store_exists(db, store_id).await?
+    {
+        errors.push("store_id", "no store with this id");
+    }
+    errors.into_result()?;
+    match (name, price.map(Money::from_decimal), store_id) {
+        (Some(name), Some(Ok(price)), Some(store_id)) => Ok(ValidItem { name, price, store_id }),
+        _ => Err(AppError::internal(anyhow::anyhow!("validated item is incomplete"))),
+    }
+}
+
+async fn store_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+    let found = store::Entity::find_by_id(id)
+        .select_only()
+        .column(store::Column::Id)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}

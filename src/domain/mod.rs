@@ -1,0 +1,16 @@
+//! The domain layer: every query and every permission rule, one module per
+//! resource. REST handlers and GraphQL resolvers only call into here, so the
+//! two faces cannot disagree (API.md §6).
+
+pub mod input;
+pub mod items;
+pub mod money;
+pub mod pagination;
+pub mod permissions;
+pub mod stores;
+pub mod time;
+pub mod users;
+
+pub use input::Patch;
+pub use money::Money;
+pub use pagination::{Page, PageRequest};

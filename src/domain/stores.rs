@@ -1,0 +1,141 @@
+//! Stores: public reads; users create and update; admins delete.
+
+use std::collections::HashMap;
+
+use entity::{item, store};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr,
+};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::Viewer;
+use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::permissions::{require_admin, require_user};
+use crate::domain::time;
+use crate::error::AppError;
+
+/// A store write (POST/PUT: every field; PATCH: the fields present).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StoreInput {
+    pub name: Patch<String>,
+}
+
+#[derive(Validate)]
+struct StoreRules {
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    name: Option<String>,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<store::Model>, AppError> {
+    let rows = page.apply(store::Entity::find(), store::Column::Id).all(db).await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// # Errors
+/// `NotFound` when there is no such store.
+pub async fn get(db: &DatabaseConnection, id: i32) -> Result<store::Model, AppError> {
+    store::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("store", id))
+}
+
+/// Stores by id, for batch loading (GraphQL `Item.store`).
+///
+/// # Errors
+/// Database errors.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32, store::Model>, AppError> {
+    let rows = store::Entity::find().filter(store::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|s| (s.id, s)).collect())
+}
+
+/// A store with all of its items, ordered by id (REST `GET /api/stores/{id}`).
+///
+/// # Errors
+/// `NotFound` when there is no such store.
+pub async fn get_with_items(
+    db: &DatabaseConnection,
+    id: i32,
+) -> Result<(store::Model, Vec<item::Model>), AppError> {
+    let found = get(db, id).await?;
+    let items = crate::domain::items::for_store(db, id).await?;
+    Ok((found, items))
+}
+
+/// # Errors
+/// `Unauthenticated`, `Validation`, `Conflict` (name taken).
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    input: StoreInput,
+) -> Result<store::Model, AppError> {
+    require_user(viewer)?;
+    let name = validated_name(input, WriteMode::Full, None)?;
+    let now = time::now();
+    let model = store::ActiveModel {
+        name_key: Set(name_key(&name)),
+        name: Set(name.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    model.insert(db).await.map_err(|e| name_conflict(e, &name))
+}
+
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+///
+/// # Errors
+/// `Unauthenticated`, `NotFound`, `Validation`, `Conflict` (name taken).
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: i32,
+    input: StoreInput,
+    mode: WriteMode,
+) -> Result<store::Model, AppError> {
+    require_user(viewer)?;
+    let current = get(db, id).await?;
+    let name = validated_name(input, mode, Some(current.name.clone()))?;
+    let mut model: store::ActiveModel = current.into();
+    model.name_key = Set(name_key(&name));
+    model.name = Set(name.clone());
+    model.updated_at = Set(time::now());
+    model.update(db).await.map_err(|e| name_conflict(e, &name))
+}
+
+/// Deletes a store and, through the foreign key, its items.
+///
+/// # Errors
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
+pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    require_admin(viewer)?;
+    let result = store::Entity::delete_by_id(id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("store", id));
+    }
+    Ok(())
+}
+
+fn validated_name(input: StoreInput, mode: WriteMode, current: Option<String>) -> Result<String, AppError> {
+    let mut errors = FieldErrors::default();
+    let name = trimmed(errors.required("name", input.name, mode, current));
+    errors.extend_validation(StoreRules { name: name.clone() }.validate());
+    errors.into_result()?;
+    name.ok_or_else(|| AppError::internal(anyhow::anyhow!("validated store without a name")))
+}
+
+/// Store names are unique case-insensitively.
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+fn name_conflict(error: sea_orm::DbErr, name: &str) -> AppError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict(format!("a store named \"{name}\" already exists"))
+        }
+        _ => error.into(),
+    }
+}

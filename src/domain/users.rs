@@ -1,0 +1,168 @@
+//! Users: sign-up, login, the current user, and admin grants.
+
+use chrono::Utc;
+use entity::user;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::tokens::{IssuedToken, TokenKind, TokenService};
+use crate::auth::{Role, Viewer, password};
+use crate::domain::input::FieldErrors;
+use crate::domain::permissions::require_user;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Validate)]
+struct SignupRules<'a> {
+    #[validate(email(message = "must be an email address"))]
+    email: &'a str,
+    #[validate(length(min = 8, message = "must be at least 8 characters"))]
+    password: &'a str,
+}
+
+/// A user as clients see it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self {
+            id: model.id,
+            email: model.email,
+            roles: Role::names_for(model.is_admin),
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// The tokens a login hands out.
+pub struct Session {
+    pub access: IssuedToken,
+    pub refresh: IssuedToken,
+    pub expires_in: u64,
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// # Errors
+/// `Validation` for a bad email or short password, `Conflict` if the email
+/// is taken.
+pub async fn signup(db: &DatabaseConnection, input: Credentials) -> Result<User, AppError> {
+    let email = normalize_email(&input.email);
+    let mut errors = FieldErrors::default();
+    errors.extend_validation(SignupRules { email: &email, password: &input.password }.validate());
+    errors.into_result()?;
+
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(email_taken());
+    }
+    let password_hash = password::hash(input.password).await?;
+    let created = user::ActiveModel {
+        email: Set(email),
+        password_hash: Set(password_hash),
+        is_admin: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Two sign-ups raced past the check above.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        _ => e.into(),
+    })?;
+    Ok(created.into())
+}
+
+fn email_taken() -> AppError {
+    AppError::Conflict("an account with this email already exists".into())
+}
+
+/// Checks credentials and issues a fresh access token and a refresh token.
+///
+/// # Errors
+/// `Unauthenticated` with one message for an unknown email and a wrong
+/// password alike.
+pub async fn login(
+    db: &DatabaseConnection,
+    tokens: &TokenService,
+    input: Credentials,
+) -> Result<Session, AppError> {
+    let email = normalize_email(&input.email);
+    let found = find_by_email(db, &email).await?;
+    let phc = found.as_ref().map(|u| u.password_hash.clone());
+    if !password::verify(input.password, phc).await? {
+        return Err(AppError::Unauthenticated {
+            message: "invalid email or password".into(),
+            token_refused: false,
+        });
+    }
+    let user =
+        found.ok_or_else(|| AppError::internal(anyhow::anyhow!("verified a password without a user")))?;
+    let roles = Role::names_for(user.is_admin);
+    let access = tokens.issue(user.id, roles.clone(), TokenKind::Access, true)?;
+    let refresh = tokens.issue(user.id, roles, TokenKind::Refresh, false)?;
+    Ok(Session { access, refresh, expires_in: tokens.access_ttl.as_secs() })
+}
+
+/// The signed-in user.
+///
+/// # Errors
+/// `Unauthenticated` for anonymous callers.
+pub async fn me(db: &DatabaseConnection, viewer: Option<&Viewer>) -> Result<User, AppError> {
+    let viewer = require_user(viewer)?;
+    user::Entity::find_by_id(viewer.user_id)
+        .one(db)
+        .await?
+        .map(User::from)
+        .ok_or_else(|| AppError::invalid_token("the token's user no longer exists"))
+}
+
+/// Whether a user id still exists (tokens of deleted users are refused).
+///
+/// # Errors
+/// Database errors.
+pub async fn exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+    let found = user::Entity::find_by_id(id)
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Gives a user the `admin` role (CLI: `storegate user grant-admin EMAIL`).
+/// Takes effect on the user's next login.
+///
+/// # Errors
+/// `NotFound` when no user has that email.
+pub async fn grant_admin(db: &DatabaseConnection, email: &str) -> Result<User, AppError> {
+    let email = normalize_email(email);
+    let found = find_by_email(db, &email)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no user with email {email}")))?;
+    let mut active: user::ActiveModel = found.into();
+    active.is_admin = Set(true);
+    Ok(active.update(db).await?.into())
+}
+
+async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?)
+}

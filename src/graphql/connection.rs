@@ -1,0 +1,31 @@
+//! Relay connections over the domain's keyset pages.
+
+use async_graphql::OutputType;
+use async_graphql::connection::{Connection, Edge};
+
+use crate::domain::Page;
+use crate::domain::pagination::{GRAPHQL_PARAMS, PageRequest, encode_cursor};
+use crate::error::AppError;
+
+pub type Relay<T> = Connection<String, T>;
+
+/// Parses `first`/`after` with the same rules and messages as REST.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `first` or `after`.
+pub fn page_request(first: Option<i32>, after: Option<String>) -> Result<PageRequest, AppError> {
+    PageRequest::new(first.map(i64::from), after.as_deref(), GRAPHQL_PARAMS)
+}
+
+pub fn relay<M, T: OutputType>(
+    request: PageRequest,
+    page: Page<M>,
+    id_of: impl Fn(&M) -> i32,
+    node: impl Fn(M) -> T,
+) -> Relay<T> {
+    let mut connection = Connection::new(request.after.is_some(), page.has_next);
+    connection
+        .edges
+        .extend(page.rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), node(row))));
+    connection
+}

@@ -1,0 +1,139 @@
+//! `Item`, `items`, `item`, and the item mutations.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use entity::item;
+
+use super::connection::{Relay, page_request, relay};
+use super::context::{parse_id, patch, patch_id, state, viewer};
+use super::loaders::StoreById;
+use super::scalars::DateTime;
+use super::stores::Store;
+use crate::domain::input::WriteMode;
+use crate::domain::items::{self, ItemInput};
+use crate::domain::{Money, Patch};
+use crate::error::AppError;
+
+pub struct Item(pub item::Model);
+
+#[Object]
+impl Item {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Exact to the cent; at most two decimals.
+    async fn price(&self) -> f64 {
+        Money::from_cents(self.0.price_cents).as_f64()
+    }
+
+    async fn store_id(&self) -> ID {
+        self.0.store_id.into()
+    }
+
+    /// The item's store (batched across items).
+    async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
+        let loader = ctx.data_unchecked::<DataLoader<StoreById>>();
+        loader
+            .load_one(self.0.store_id)
+            .await?
+            .map(Store)
+            .ok_or_else(|| AppError::not_found("store", self.0.store_id).into())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateItemInput {
+    name: String,
+    price: f64,
+    store_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct UpdateItemInput {
+    name: MaybeUndefined<String>,
+    price: MaybeUndefined<f64>,
+    store_id: MaybeUndefined<ID>,
+}
+
+#[derive(Default)]
+pub struct ItemQuery;
+
+#[Object]
+impl ItemQuery {
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+        store_id: Option<ID>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Relay<Item>> {
+        let request = page_request(first, after)?;
+        // A store id that cannot exist filters down to nothing.
+        let store_id = store_id.map(|id| parse_id(&id).unwrap_or(-1));
+        let page = items::list(&state(ctx).db, store_id, request).await?;
+        Ok(relay(request, page, |i| i.id, Item))
+    }
+
+    async fn item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Item>> {
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        match items::get(&state(ctx).db, id).await {
+            Ok(found) => Ok(Some(Item(found))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ItemMutation;
+
+#[Object]
+impl ItemMutation {
+    /// Needs a fresh token (one issued by `login`).
+    async fn create_item(&self, ctx: &Context<'_>, input: CreateItemInput) -> async_graphql::Result<Item> {
+        let input = ItemInput {
+            name: Patch::Value(input.name),
+            price: Patch::Value(input.price),
+            store_id: patch_id(MaybeUndefined::Value(input.store_id)),
+        };
+        Ok(Item(items::create(&state(ctx).db, viewer(ctx), input).await?))
+    }
+
+    /// Changes the fields given; needs a fresh token.
+    async fn update_item(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateItemInput,
+    ) -> async_graphql::Result<Item> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("item", id.as_str()))?;
+        let input = ItemInput {
+            name: patch(input.name),
+            price: patch(input.price),
+            store_id: patch_id(input.store_id),
+        };
+        Ok(Item(items::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+    }
+
+    /// Admins only.
+    async fn delete_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("item", id.as_str()))?;
+        items::delete(&state(ctx).db, viewer(ctx), id).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,81 @@
+//! `me`, `signup`, `login`.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use super::context::{state, viewer};
+use super::scalars::DateTime;
+use crate::domain::users::{self, Credentials};
+
+#[derive(SimpleObject)]
+#[graphql(name = "User")]
+pub struct User {
+    id: ID,
+    email: String,
+    roles: Vec<String>,
+    created_at: DateTime,
+}
+
+impl From<users::User> for User {
+    fn from(user: users::User) -> Self {
+        Self {
+            id: user.id.into(),
+            email: user.email,
+            roles: user.roles,
+            created_at: DateTime(user.created_at),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    access_token: String,
+    refresh_token: String,
+    token_type: String,
+    /// Lifetime of the access token in seconds.
+    expires_in: u64,
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user, or null for anonymous callers.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match viewer(ctx) {
+            None => Ok(None),
+            Some(v) => Ok(Some(users::me(&state(ctx).db, Some(v)).await?.into())),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    async fn signup(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<User> {
+        Ok(users::signup(&state(ctx).db, Credentials { email, password }).await?.into())
+    }
+
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = state(ctx);
+        let session = users::login(&app.db, &app.tokens, Credentials { email, password }).await?;
+        Ok(AuthPayload {
+            access_token: session.access.token,
+            refresh_token: session.refresh.token,
+            token_type: "Bearer".into(),
+            expires_in: session.expires_in,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! The `storegate` command line (API.md §1). Everything it does lives in
+//! the library; this file only parses arguments and dispatches.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use storegate::config::{Config, Settings, redact_url};
+use storegate::{db, domain, graphql, server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "storegate", version, about = "One set of data, two faces: REST and GraphQL.")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve REST and GraphQL (the default).
+    Serve,
+    /// Run the database migrations only.
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        action: MigrateAction,
+    },
+    /// Print a schema of the public contract.
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MigrateAction {
+    Up,
+    Down,
+    Status,
+    Fresh,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaKind {
+    Graphql,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Give a user the admin role (effective at their next login).
+    GrantAdmin { email: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    dotenvy::dotenv().ok();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,storegate=debug"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::serve(Config::from_settings(cli.settings)?).await,
+        Command::Schema { kind: SchemaKind::Graphql } => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate { action } => {
+            let connection = open(&cli.settings.database_url).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&connection, None).await?,
+                MigrateAction::Down => Migrator::down(&connection, Some(1)).await?,
+                MigrateAction::Status => Migrator::status(&connection).await?,
+                MigrateAction::Fresh => Migrator::fresh(&connection).await?,
+            }
+            Ok(())
+        }
+        Command::User { command: UserCommand::GrantAdmin { email } } => {
+            let connection = open(&cli.settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let user = domain::users::grant_admin(&connection, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            println!("{} now has the roles {:?}", user.email, user.roles);
+            Ok(())
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    db::connect(url).await.with_context(|| format!("could not open the database at {}", redact_url(url)))
+}

@@ -1,0 +1,114 @@
+//! Extractors whose rejections are problem+json like every other error.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Viewer, authenticate};
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// The caller: `None` when anonymous. A presented token that fails any
+/// check rejects the request with 401 before the handler runs.
+pub struct Caller(pub Option<Viewer>);
+
+impl Caller {
+    pub fn viewer(&self) -> Option<&Viewer> {
+        self.0.as_ref()
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(state, &parts.headers).await.map(Caller)
+    }
+}
+
+/// A resource id from the path. Anything that is not a non-negative 32-bit
+/// integer names no resource: 404.
+pub struct Id(pub i32);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("no such resource".into()))?;
+        raw.parse::<i32>()
+            .ok()
+            .filter(|id| *id >= 0)
+            .map(Id)
+            .ok_or_else(|| AppError::NotFound(format!("no resource with id {raw}")))
+    }
+}
+
+/// A JSON body: 415 for another media type, 400 for malformed JSON, 413 for
+/// a body over the limit, 422 naming the field whose value has the wrong type.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !is_json(content_type) {
+            return Err(AppError::UnsupportedMediaType("the request body must be application/json".into()));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest("the request body could not be read".into())
+            }
+        })?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data if path != "." => {
+                    AppError::Validation(vec![FieldError::new(path, type_message(&inner))])
+                }
+                serde_json::error::Category::Data => AppError::BadRequest(format!(
+                    "the request body must be a JSON object: {}",
+                    type_message(&inner)
+                )),
+                _ => AppError::BadRequest(format!("malformed JSON: {inner}")),
+            }
+        })?;
+        Ok(JsonBody(value))
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// serde's message without its " at line 1 column 9" suffix.
+fn type_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_media_types_are_recognised() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+}

@@ -1,0 +1,21 @@
+//! The REST face: thin axum handlers under `/api`, one module per resource.
+//! Handlers parse, call `crate::domain`, and shape the answer; nothing here
+//! queries the database or decides a permission.
+
+pub mod auth;
+pub mod extract;
+pub mod items;
+pub mod problems;
+pub mod responses;
+pub mod stores;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .nest("/api/auth", auth::router())
+        .nest("/api/stores", stores::router())
+        .nest("/api/items", items::router())
+}

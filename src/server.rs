@@ -1,0 +1,58 @@
+//! Running the server: open the database, migrate, listen, shut down
+//! cleanly on SIGINT/SIGTERM.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, redact_url};
+use crate::state::AppState;
+use crate::{app, db};
+
+/// # Errors
+/// Fails when the database cannot be opened or migrated, or the address
+/// cannot be bound.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let connection = db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("could not open the database at {}", redact_url(&config.database_url)))?;
+    db::migrate(&connection).await.context("migrations failed")?;
+    let address = format!("{}:{}", config.host, config.port);
+    let listener =
+        TcpListener::bind(&address).await.with_context(|| format!("could not listen on {address}"))?;
+    let local = listener.local_addr()?;
+    let shown =
+        if config.host == "0.0.0.0" { format!("localhost:{}", local.port()) } else { local.to_string() };
+    tracing::info!(database = %redact_url(&config.database_url), "storegate listening on {local}");
+    println!("storegate is listening on http://{local}");
+    println!("  GraphiQL:   http://{shown}/graphql");
+    println!("  REST root:  http://{shown}/api/stores");
+    println!("  Swagger UI: http://{shown}/api/docs");
+
+    let state = AppState::new(connection.clone(), config);
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    connection.close().await.ok();
+    tracing::info!("storegate stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -20,6 +20,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use state::AppState;
 
@@ -28,10 +29,12 @@ pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 /// The whole application as one router: the seam every test drives.
 pub fn app(state: AppState) -> Router {
-    rest::router()
-        .with_state(state.clone())
+    rest::router(state.clone())
         .merge(graphql::router(state))
         .fallback(rest::problems::not_found)
         .layer(middleware::from_fn(rest::problems::problem_json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // Also bounds bodies read as streams (GraphQL), which bypass the
+        // extractor limit above.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
 }

@@ -134,6 +134,11 @@ impl IntoResponse for TransportError {
     fn into_response(self) -> Response {
         let error = match self.0 {
             ParseRequestError::PayloadTooLarge => AppError::PayloadTooLarge,
+            // A streamed body cut off by the body-limit layer arrives as an
+            // I/O error carrying http-body's `LengthLimitError` text.
+            ParseRequestError::Io(ref io) if io.to_string().contains("length limit exceeded") => {
+                AppError::PayloadTooLarge
+            }
             other => AppError::BadRequest(format!("not a GraphQL request: {other}")),
         };
         let status = error.status();

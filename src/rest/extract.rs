@@ -1,7 +1,9 @@
 //! Extractors whose rejections are problem+json like every other error.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
@@ -23,7 +25,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(Authenticated(viewer)) = parts.extensions.get::<Authenticated>() {
+            return Ok(Caller(viewer.clone()));
+        }
         authenticate(state, &parts.headers).await.map(Caller)
+    }
+}
+
+/// The outcome of [`authenticate_every_request`], kept for the handler.
+#[derive(Clone)]
+struct Authenticated(Option<Viewer>);
+
+/// Authenticates every REST request before routing, so a refused token is a
+/// 401 even on public reads (never silently anonymous), and the `Viewer` is
+/// built once per request.
+pub async fn authenticate_every_request(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&state, request.headers()).await {
+        Ok(viewer) => {
+            request.extensions_mut().insert(Authenticated(viewer));
+            next.run(request).await
+        }
+        Err(error) => error.into_response(),
     }
 }
 
@@ -66,6 +92,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 AppError::BadRequest("the request body could not be read".into())
             }
         })?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AppError::BadRequest("the request body must be a JSON object".into()));
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();

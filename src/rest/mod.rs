@@ -13,9 +13,11 @@ use axum::Router;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/auth", auth::router())
         .nest("/api/stores", stores::router())
         .nest("/api/items", items::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), extract::authenticate_every_request))
+        .with_state(state)
 }

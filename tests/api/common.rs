@@ -1,0 +1,260 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or
+//! its own PostgreSQL schema when `TEST_DATABASE_URL` is set), the real
+//! router driven in-process with `oneshot`, and helpers for both faces.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use storegate::auth::{Claims, TokenKind};
+use storegate::config::Config;
+use storegate::{AppState, app, db};
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"integration-test-secret-of-at-least-32-bytes";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub state: AppState,
+    _guard: DatabaseGuard,
+}
+
+/// Removes the test's database when the test ends, pass or fail.
+enum DatabaseGuard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Self::Postgres { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            // Drop runs outside any async context we could borrow, so the
+            // clean-up gets a small runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                runtime.block_on(async {
+                    let conn = sea_orm::Database::connect(&url).await.ok()?;
+                    conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                        .await
+                        .ok()?;
+                    conn.close().await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+#[allow(dead_code)]
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let (url, schema, guard) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = format!(
+                    "sgt_{}_{}_{}",
+                    std::process::id(),
+                    SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed),
+                    rand_suffix()
+                );
+                let admin = sea_orm::Database::connect(&url).await.expect("TEST_DATABASE_URL is reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                    .await
+                    .expect("create schema");
+                admin.close().await.ok();
+                let guard = DatabaseGuard::Postgres { url: url.clone(), schema: schema.clone() };
+                (url, Some(schema), guard)
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (url, None, DatabaseGuard::Sqlite(dir))
+            }
+        };
+        let connection = db::connect_with(&url, schema.as_deref()).await.expect("database opens");
+        db::migrate(&connection).await.expect("migrations run");
+        let state = AppState::new(connection.clone(), Config::for_database(url, SECRET.to_vec()));
+        Self { router: app(state.clone()), db: connection, state, _guard: guard }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Res {
+        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res { status, headers, body, text }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+            None => builder.body(Body::empty()).expect("request"),
+        };
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Res {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// A GraphQL POST.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Res {
+        self.post("/graphql", token, json!({ "query": query, "variables": variables })).await
+    }
+
+    /// Signs a user up and logs in over REST; returns a fresh access token.
+    pub async fn user_token(&self, email: &str) -> String {
+        let signup =
+            self.post("/api/auth/signup", None, json!({ "email": email, "password": PASSWORD })).await;
+        assert_eq!(signup.status, StatusCode::CREATED, "{}", signup.text);
+        self.login(email).await
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let login = self.post("/api/auth/login", None, json!({ "email": email, "password": PASSWORD })).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+        login.body["access_token"].as_str().expect("access token").to_string()
+    }
+
+    /// A user granted the admin role (as `storegate user grant-admin` does),
+    /// logged in afterwards.
+    pub async fn admin_token(&self, email: &str) -> String {
+        self.user_token(email).await;
+        storegate::domain::users::grant_admin(&self.db, email).await.expect("grant admin");
+        self.login(email).await
+    }
+
+    /// Claims as the server would issue them for `user_id`, for tests that
+    /// then tamper with them.
+    pub fn claims_for(&self, user_id: i32) -> Claims {
+        self.state.tokens.issue(user_id, vec!["user".into()], TokenKind::Access, true).expect("issue").claims
+    }
+
+    /// Signs arbitrary claims with the server's key.
+    pub fn sign(&self, claims: &impl serde::Serialize) -> String {
+        sign_with(claims, SECRET)
+    }
+
+    /// Creates a store as `token`; returns its id.
+    pub async fn store(&self, token: &str, name: &str) -> i64 {
+        let res = self.post("/api/stores", Some(token), json!({ "name": name })).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        res.body["id"].as_i64().expect("id")
+    }
+
+    /// Creates an item as `token`; returns its id.
+    pub async fn item(&self, token: &str, store_id: i64, name: &str, price: f64) -> i64 {
+        let res = self
+            .post("/api/items", Some(token), json!({ "name": name, "price": price, "store_id": store_id }))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        res.body["id"].as_i64().expect("id")
+    }
+}
+
+pub fn sign_with(claims: &impl serde::Serialize, secret: &[u8]) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
+        .expect("sign")
+}
+
+/// An unsigned token (`alg: none`) carrying `claims`.
+pub fn unsigned(claims: &impl serde::Serialize) -> String {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims"));
+    format!("{header}.{payload}.")
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and `code`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: StatusCode, code: &str) -> &Self {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(self.body["status"], status.as_u16(), "{}", self.text);
+        assert_eq!(self.body["code"], code, "{}", self.text);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.text);
+        assert_eq!(self.body["type"], "about:blank");
+        self
+    }
+
+    /// The `field` names of a validation problem (REST) in order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first GraphQL error's `extensions.code`.
+    pub fn gql_code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+
+    /// GraphQL `extensions.fields` names of the first error.
+    pub fn gql_fields(&self) -> Vec<String> {
+        self.body["errors"][0]["extensions"]["fields"]
+            .as_array()
+            .map(|errors| {
+                errors.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,9 @@
+//! In-process tests of the whole router, REST and GraphQL, on SQLite (and
+//! PostgreSQL when `TEST_DATABASE_URL` is set).
+
+mod auth;
+mod common;
+mod http_errors;
+mod items;
+mod parity;
+mod stores;

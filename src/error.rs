@@ -246,7 +246,14 @@ impl From<AppError> for async_graphql::Error {
             ),
             _ => None,
         };
-        async_graphql::Error::new(error.detail()).extend_with(|_, extensions| {
+        let message = match &fields {
+            Some(fields) => {
+                let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                format!("invalid input: {}", names.join(", "))
+            }
+            None => error.detail(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", code);
             if let Some(fields) = &fields {
                 let list: Vec<async_graphql::Value> = fields

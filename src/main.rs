@@ -31,6 +31,8 @@ enum Command {
         #[arg(value_enum)]
         kind: SchemaKind,
     },
+    /// Load demo data (factories, products, stores, items); idempotent.
+    SeedDemo,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -78,6 +80,17 @@ async fn main() -> anyhow::Result<()> {
                 MigrateAction::Status => Migrator::status(&connection).await?,
                 MigrateAction::Fresh => Migrator::fresh(&connection).await?,
             }
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let connection = open(&cli.settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let seeded =
+                domain::demo::seed(&connection).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            println!(
+                "seeded {} factories, {} products, {} stores, {} items (existing demo rows kept)",
+                seeded.factories, seeded.products, seeded.stores, seeded.items
+            );
             Ok(())
         }
         Command::User { command: UserCommand::GrantAdmin { email } } => {

@@ -26,7 +26,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("storegate is listening on http://{local}");
     println!("  GraphiQL:   http://{shown}/graphql");
     println!("  REST root:  http://{shown}/api/stores");
-    println!("  Swagger UI: http://{shown}/api/docs");
 
     let state = AppState::new(connection.clone(), config);
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;

@@ -3,12 +3,16 @@
 //! Each module is one table. The domain layer (`storegate::domain`) is the
 //! only code that queries them.
 
+pub mod factory;
 pub mod item;
+pub mod product;
 pub mod store;
 pub mod user;
 
 pub mod prelude {
+    pub use super::factory::Entity as Factory;
     pub use super::item::Entity as Item;
+    pub use super::product::Entity as Product;
     pub use super::store::Entity as Store;
     pub use super::user::Entity as User;
 }

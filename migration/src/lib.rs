@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_users;
 mod m20261122_000002_create_stores;
 mod m20261122_000003_create_items;
+mod m20261122_000004_create_factories;
+mod m20261122_000005_create_products;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_users::Migration),
             Box::new(m20261122_000002_create_stores::Migration),
             Box::new(m20261122_000003_create_items::Migration),
+            Box::new(m20261122_000004_create_factories::Migration),
+            Box::new(m20261122_000005_create_products::Migration),
         ]
     }
 }

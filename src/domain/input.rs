@@ -109,6 +109,16 @@ impl FieldErrors {
         }
     }
 
+    /// Resolves an optional (nullable) field: `null` clears it; absent keeps
+    /// `current` under `Partial` and clears it under `Full` (PUT replaces).
+    pub fn optional<T>(&mut self, patch: Patch<T>, mode: WriteMode, current: Option<T>) -> Option<T> {
+        match (patch, mode) {
+            (Patch::Value(v), _) => Some(v),
+            (Patch::Null, _) | (Patch::Absent, WriteMode::Full) => None,
+            (Patch::Absent, WriteMode::Partial) => current,
+        }
+    }
+
     /// # Errors
     /// `Validation` with every collected error, if there is any.
     pub fn into_result(mut self) -> Result<(), AppError> {

@@ -2,11 +2,14 @@
 //! resource. REST handlers and GraphQL resolvers only call into here, so the
 //! two faces cannot disagree (API.md §6).
 
+pub mod demo;
+pub mod factories;
 pub mod input;
 pub mod items;
 pub mod money;
 pub mod pagination;
 pub mod permissions;
+pub mod products;
 pub mod stores;
 pub mod time;
 pub mod users;

@@ -19,7 +19,7 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
 /// GraphQL ids are the REST integer ids as strings; anything else names
 /// no row.
 pub fn parse_id(id: &ID) -> Option<i32> {
-    id.parse::<i32>().ok().filter(|id| *id >= 0)
+    id.parse::<i32>().ok().and_then(|id| (id >= 0).then_some(id))
 }
 
 pub fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {

@@ -1,12 +1,11 @@
 //! `Item`, `items`, `item`, and the item mutations.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::item;
 
 use super::connection::{Relay, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
-use super::loaders::StoreById;
+use super::loaders::{Cached, StoreById, prime, wants};
 use super::scalars::DateTime;
 use super::stores::Store;
 use crate::domain::input::WriteMode;
@@ -37,7 +36,7 @@ impl Item {
 
     /// The item's store (batched across items).
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
-        let loader = ctx.data_unchecked::<DataLoader<StoreById>>();
+        let loader = ctx.data_unchecked::<Cached<StoreById>>();
         loader
             .load_one(self.0.store_id)
             .await?
@@ -84,6 +83,9 @@ impl ItemQuery {
         // A store id that cannot exist filters down to nothing.
         let store_id = store_id.map(|id| parse_id(&id).unwrap_or(-1));
         let page = items::list(&state(ctx).db, store_id, request).await?;
+        if wants(ctx, "store") {
+            prime::<StoreById>(ctx, page.rows.iter().map(|i| i.store_id)).await?;
+        }
         Ok(relay(request, page, |i| i.id, Item))
     }
 

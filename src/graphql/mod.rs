@@ -3,9 +3,11 @@
 
 pub mod connection;
 pub mod context;
+pub mod factories;
 pub mod http;
 pub mod items;
 pub mod loaders;
+pub mod products;
 pub mod scalars;
 pub mod stores;
 pub mod users;
@@ -15,10 +17,22 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use crate::state::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(users::UserQuery, stores::StoreQuery, items::ItemQuery);
+pub struct Query(
+    users::UserQuery,
+    stores::StoreQuery,
+    items::ItemQuery,
+    factories::FactoryQuery,
+    products::ProductQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(users::UserMutation, stores::StoreMutation, items::ItemMutation);
+pub struct Mutation(
+    users::UserMutation,
+    stores::StoreMutation,
+    items::ItemMutation,
+    factories::FactoryMutation,
+    products::ProductMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -1,13 +1,12 @@
 //! `Store`, `stores`, `store`, and the store mutations.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::store;
 
 use super::connection::{Relay, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
 use super::items::Item;
-use super::loaders::ItemsByStore;
+use super::loaders::{Cached, ItemsByStore, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
@@ -28,7 +27,7 @@ impl Store {
 
     /// Every item of the store, by id (batched across stores).
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
-        let loader = ctx.data_unchecked::<DataLoader<ItemsByStore>>();
+        let loader = ctx.data_unchecked::<Cached<ItemsByStore>>();
         let items = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(items.into_iter().map(Item).collect())
     }
@@ -65,6 +64,13 @@ impl StoreQuery {
     ) -> async_graphql::Result<Relay<Store>> {
         let request = page_request(first, after)?;
         let page = stores::list(&state(ctx).db, request).await?;
+        if wants(ctx, "items") {
+            prime::<ItemsByStore>(ctx, page.rows.iter().map(|s| s.id)).await?;
+            // `items { store }` comes back to these very stores: no query.
+            ctx.data_unchecked::<Cached<StoreById>>()
+                .feed_many(page.rows.iter().map(|s| (s.id, s.clone())))
+                .await;
+        }
         Ok(relay(request, page, |s| s.id, Store))
     }
 

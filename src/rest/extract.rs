@@ -2,9 +2,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{StatusCode, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Viewer, authenticate};
@@ -66,7 +66,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .map_err(|_| AppError::NotFound("no such resource".into()))?;
         raw.parse::<i32>()
             .ok()
-            .filter(|id| *id >= 0)
+            .and_then(|id| (id >= 0).then_some(id))
             .map(Id)
             .ok_or_else(|| AppError::NotFound(format!("no resource with id {raw}")))
     }

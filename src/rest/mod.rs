@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod extract;
+pub mod factories;
 pub mod items;
 pub mod problems;
+pub mod products;
 pub mod responses;
 pub mod stores;
 
@@ -18,6 +20,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/auth", auth::router())
         .nest("/api/stores", stores::router())
         .nest("/api/items", items::router())
+        .nest("/api/factories", factories::router())
+        .nest("/api/products", products::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), extract::authenticate_every_request))
         .with_state(state)
 }

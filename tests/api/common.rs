@@ -2,7 +2,8 @@
 //! its own PostgreSQL schema when `TEST_DATABASE_URL` is set), the real
 //! router driven in-process with `oneshot`, and helpers for both faces.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,6 +24,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub router: Router,
+    /// SQL statements this app's pool has run (SeaORM's metric callback).
+    statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     pub state: AppState,
     _guard: DatabaseGuard,
@@ -87,10 +90,23 @@ impl TestApp {
                 (url, None, DatabaseGuard::Sqlite(dir))
             }
         };
-        let connection = db::connect_with(&url, schema.as_deref()).await.expect("database opens");
+        let mut connection = db::connect_with(&url, schema.as_deref()).await.expect("database opens");
         db::migrate(&connection).await.expect("migrations run");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        connection.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
         let state = AppState::new(connection.clone(), Config::for_database(url, SECRET.to_vec()));
-        Self { router: app(state.clone()), db: connection, state, _guard: guard }
+        Self { router: app(state.clone()), statements, db: connection, state, _guard: guard }
+    }
+
+    /// Runs `request` and returns its response with the number of SQL
+    /// statements it cost.
+    pub async fn counting(&self, request: impl std::future::Future<Output = Res>) -> (Res, usize) {
+        let before = self.statements.load(Ordering::SeqCst);
+        let res = request.await;
+        (res, self.statements.load(Ordering::SeqCst) - before)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Res {

@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set).
 
 mod auth;
+mod catalog;
 mod common;
 mod http_errors;
 mod items;

@@ -1,0 +1,220 @@
+//! Factories: public reads; admins create, update and delete. A factory
+//! that still has products cannot be deleted (409), never a silent cascade.
+
+use std::collections::HashMap;
+
+use entity::factory::{self, Certifications};
+use entity::product;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, SqlErr,
+};
+use serde::Deserialize;
+use validator::{Validate, ValidationError};
+
+use crate::auth::Viewer;
+use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::permissions::require_admin;
+use crate::domain::time;
+use crate::error::AppError;
+
+/// A factory write (POST/PUT: every required field; PATCH: the fields present).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FactoryInput {
+    pub name: Patch<String>,
+    pub address: Patch<String>,
+    pub city: Patch<String>,
+    pub country: Patch<String>,
+    pub phone: Patch<String>,
+    pub email: Patch<String>,
+    pub established_year: Patch<i32>,
+    pub capacity_per_month: Patch<i32>,
+    pub certifications: Patch<Vec<String>>,
+}
+
+pub const MAX_CERTIFICATIONS: usize = 50;
+
+#[derive(Validate)]
+struct FactoryRules {
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    name: Option<String>,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    address: Option<String>,
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    city: Option<String>,
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    country: Option<String>,
+    #[validate(length(min = 1, max = 40, message = "must be 1 to 40 characters"))]
+    phone: Option<String>,
+    #[validate(email(message = "must be an email address"))]
+    email: Option<String>,
+    #[validate(range(min = 1800, max = 2100, message = "must be a year from 1800 to 2100"))]
+    established_year: Option<i32>,
+    #[validate(range(min = 0, message = "must be at least 0"))]
+    capacity_per_month: Option<i32>,
+    #[validate(custom(function = "validate_certifications"))]
+    certifications: Option<Vec<String>>,
+}
+
+fn validate_certifications(list: &[String]) -> Result<(), ValidationError> {
+    let message = if list.len() > MAX_CERTIFICATIONS {
+        Some("must have at most 50 entries")
+    } else if list.iter().any(|c| c.is_empty() || c.chars().count() > 80) {
+        Some("each entry must be 1 to 80 characters")
+    } else {
+        None
+    };
+    match message {
+        Some(message) => Err(ValidationError::new("certifications").with_message(message.into())),
+        None => Ok(()),
+    }
+}
+
+/// # Errors
+/// Database errors.
+pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<factory::Model>, AppError> {
+    let rows = page.apply(factory::Entity::find(), factory::Column::Id).all(db).await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// # Errors
+/// `NotFound` when there is no such factory.
+pub async fn get(db: &DatabaseConnection, id: i32) -> Result<factory::Model, AppError> {
+    factory::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("factory", id))
+}
+
+/// Factories by id in one statement (GraphQL `Product.factory`).
+///
+/// # Errors
+/// Database errors.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32, factory::Model>, AppError> {
+    let rows = factory::Entity::find().filter(factory::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|f| (f.id, f)).collect())
+}
+
+/// # Errors
+/// `Unauthenticated`, `Forbidden` (not an admin), `Validation`.
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    input: FactoryInput,
+) -> Result<factory::Model, AppError> {
+    require_admin(viewer)?;
+    let mut model = validate(input, WriteMode::Full, None)?;
+    let now = time::now();
+    model.created_at = Set(now);
+    model.updated_at = Set(now);
+    Ok(model.insert(db).await?)
+}
+
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+///
+/// # Errors
+/// `Unauthenticated`, `Forbidden`, `NotFound`, `Validation`.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: i32,
+    input: FactoryInput,
+    mode: WriteMode,
+) -> Result<factory::Model, AppError> {
+    require_admin(viewer)?;
+    let current = get(db, id).await?;
+    let mut model = validate(input, mode, Some(&current))?;
+    model.id = Set(id);
+    model.created_at = Set(current.created_at);
+    model.updated_at = Set(time::now());
+    Ok(model.update(db).await?)
+}
+
+/// # Errors
+/// `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict` while the factory
+/// still has products.
+pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    require_admin(viewer)?;
+    get(db, id).await?;
+    let products = product::Entity::find().filter(product::Column::FactoryId.eq(id)).count(db).await?;
+    if products > 0 {
+        return Err(still_has_products(id, Some(products)));
+    }
+    factory::Entity::delete_by_id(id).exec(db).await.map_err(|e| match e.sql_err() {
+        // A product was added between the count and the delete.
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => still_has_products(id, None),
+        _ => e.into(),
+    })?;
+    Ok(())
+}
+
+fn still_has_products(id: i32, count: Option<u64>) -> AppError {
+    let count = count.map_or_else(|| "products".to_string(), |n| format!("{n} product(s)"));
+    AppError::Conflict(format!("factory {id} still has {count}; delete or move them first"))
+}
+
+fn validate(
+    input: FactoryInput,
+    mode: WriteMode,
+    current: Option<&factory::Model>,
+) -> Result<factory::ActiveModel, AppError> {
+    let mut errors = FieldErrors::default();
+    let name = trimmed(errors.required("name", input.name, mode, current.map(|c| c.name.clone())));
+    let address =
+        trimmed(errors.required("address", input.address, mode, current.map(|c| c.address.clone())));
+    let city = trimmed(errors.required("city", input.city, mode, current.map(|c| c.city.clone())));
+    let country =
+        trimmed(errors.required("country", input.country, mode, current.map(|c| c.country.clone())));
+    let phone = trimmed(errors.optional(input.phone, mode, current.and_then(|c| c.phone.clone())));
+    let email = trimmed(errors.optional(input.email, mode, current.and_then(|c| c.email.clone())));
+    let established_year =
+        errors.optional(input.established_year, mode, current.and_then(|c| c.established_year));
+    let capacity_per_month =
+        errors.optional(input.capacity_per_month, mode, current.and_then(|c| c.capacity_per_month));
+    let certifications = match input.certifications {
+        Patch::Null => {
+            errors.push("certifications", "must not be null");
+            None
+        }
+        Patch::Value(list) => Some(list.into_iter().map(|c| c.trim().to_string()).collect()),
+        Patch::Absent if mode == WriteMode::Partial => current.map(|c| c.certifications.0.clone()),
+        Patch::Absent => Some(Vec::new()),
+    };
+    let rules = FactoryRules {
+        name,
+        address,
+        city,
+        country,
+        phone,
+        email,
+        established_year,
+        capacity_per_month,
+        certifications,
+    };
+    errors.extend_validation(rules.validate());
+    errors.into_result()?;
+    match rules {
+        FactoryRules {
+            name: Some(name),
+            address: Some(address),
+            city: Some(city),
+            country: Some(country),
+            certifications: Some(certifications),
+            phone,
+            email,
+            established_year,
+            capacity_per_month,
+        } => Ok(factory::ActiveModel {
+            name: Set(name),
+            address: Set(address),
+            city: Set(city),
+            country: Set(country),
+            phone: Set(phone),
+            email: Set(email.map(|e| e.to_lowercase())),
+            established_year: Set(established_year),
+            capacity_per_month: Set(capacity_per_month),
+            certifications: Set(Certifications(certifications)),
+            ..Default::default()
+        }),
+        _ => Err(AppError::internal(anyhow::anyhow!("validated factory is incomplete"))),
+    }
+}

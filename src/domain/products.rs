@@ -1,0 +1,240 @@
+//! Products: public reads; users with a fresh token create and update;
+//! admins delete. Each product belongs to a factory.
+
+use std::collections::HashMap;
+
+use entity::{factory, product};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr,
+};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::Viewer;
+use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::money::{Money, validate_price};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::time;
+use crate::error::AppError;
+
+/// A product write (POST/PUT: every required field; PATCH: the fields present).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProductInput {
+    pub sku: Patch<String>,
+    pub name: Patch<String>,
+    pub description: Patch<String>,
+    pub price: Patch<f64>,
+    pub factory_id: Patch<i32>,
+}
+
+#[derive(Validate)]
+struct ProductRules {
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    sku: Option<String>,
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    name: Option<String>,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    description: Option<String>,
+    #[validate(custom(function = "validate_price"))]
+    price: Option<f64>,
+}
+
+/// The factory a product shows in REST: its id and name only; the full
+/// factory is a second call (or one GraphQL query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactoryRef {
+    pub id: i32,
+    pub name: String,
+}
+
+/// A product with the summary of its factory, read in one statement.
+#[derive(Debug, Clone)]
+pub struct ProductRow {
+    pub product: product::Model,
+    pub factory: FactoryRef,
+}
+
+fn with_factory((product, factory): (product::Model, Option<(i32, String)>)) -> Result<ProductRow, AppError> {
+    let (id, name) = factory
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("product {} has no factory", product.id)))?;
+    Ok(ProductRow { product, factory: FactoryRef { id, name } })
+}
+
+/// A select of products joined with their factory's id and name.
+fn select_rows() -> sea_orm::SelectTwo<product::Entity, factory::Entity> {
+    product::Entity::find().find_also_related(factory::Entity)
+}
+
+/// One page of products (optionally of one factory), each with its factory
+/// summary: one statement whatever the page size.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &DatabaseConnection,
+    factory_id: Option<i32>,
+    page: PageRequest,
+) -> Result<Page<ProductRow>, AppError> {
+    let mut select = product::Entity::find();
+    if let Some(factory_id) = factory_id {
+        select = select.filter(product::Column::FactoryId.eq(factory_id));
+    }
+    let rows = page
+        .apply(select, product::Column::Id)
+        .find_also_related(factory::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(p, f)| with_factory((p, f.map(|f| (f.id, f.name)))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// # Errors
+/// `NotFound` when there is no such product.
+pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppError> {
+    let (product, factory) = select_rows()
+        .filter(product::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("product", id))?;
+    with_factory((product, factory.map(|f| (f.id, f.name))))
+}
+
+/// All products of many factories in one statement (GraphQL `Factory.products`).
+///
+/// # Errors
+/// Database errors.
+pub async fn for_factories(
+    db: &DatabaseConnection,
+    factory_ids: &[i32],
+) -> Result<HashMap<i32, Vec<product::Model>>, AppError> {
+    let rows = product::Entity::find()
+        .filter(product::Column::FactoryId.is_in(factory_ids.iter().copied()))
+        .order_by_asc(product::Column::Id)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<i32, Vec<product::Model>> =
+        factory_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(row.factory_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+/// # Errors
+/// `Unauthenticated`, `FreshTokenRequired`, `Validation` (including an
+/// unknown `factory_id`), `Conflict` (SKU taken).
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    input: ProductInput,
+) -> Result<ProductRow, AppError> {
+    require_fresh(viewer)?;
+    let mut model = validate(db, input, WriteMode::Full, None).await?;
+    let now = time::now();
+    model.created_at = Set(now);
+    model.updated_at = Set(now);
+    let sku = model.sku.clone().unwrap();
+    let created = model.insert(db).await.map_err(|e| sku_conflict(e, &sku))?;
+    get(db, created.id).await
+}
+
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+///
+/// # Errors
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`, `Conflict`.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: i32,
+    input: ProductInput,
+    mode: WriteMode,
+) -> Result<ProductRow, AppError> {
+    require_fresh(viewer)?;
+    let current = get(db, id).await?.product;
+    let mut model = validate(db, input, mode, Some(&current)).await?;
+    model.id = Set(id);
+    model.created_at = Set(current.created_at);
+    model.updated_at = Set(time::now());
+    let sku = model.sku.clone().unwrap();
+    model.update(db).await.map_err(|e| sku_conflict(e, &sku))?;
+    get(db, id).await
+}
+
+/// # Errors
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
+pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    require_admin(viewer)?;
+    let result = product::Entity::delete_by_id(id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("product", id));
+    }
+    Ok(())
+}
+
+async fn validate(
+    db: &DatabaseConnection,
+    input: ProductInput,
+    mode: WriteMode,
+    current: Option<&product::Model>,
+) -> Result<product::ActiveModel, AppError> {
+    let mut errors = FieldErrors::default();
+    let sku = trimmed(errors.required("sku", input.sku, mode, current.map(|c| c.sku.clone())));
+    let name = trimmed(errors.required("name", input.name, mode, current.map(|c| c.name.clone())));
+    let description = errors.optional(input.description, mode, current.and_then(|c| c.description.clone()));
+    let price = errors.required(
+        "price",
+        input.price,
+        mode,
+        current.map(|c| Money::from_cents(c.price_cents).as_f64()),
+    );
+    let factory_id = errors.required("factory_id", input.factory_id, mode, current.map(|c| c.factory_id));
+    let rules = ProductRules { sku, name, description, price };
+    errors.extend_validation(rules.validate());
+    if let Some(factory_id) = factory_id
+        && !factory_exists(db, factory_id).await?
+    {
+        errors.push("factory_id", "no factory with this id");
+    }
+    errors.into_result()?;
+    match (rules, factory_id) {
+        (
+            ProductRules { sku: Some(sku), name: Some(name), description, price: Some(price) },
+            Some(factory_id),
+        ) => {
+            let price = Money::from_decimal(price).map_err(|m| AppError::field("price", m))?;
+            Ok(product::ActiveModel {
+                sku: Set(sku),
+                name: Set(name),
+                description: Set(description),
+                price_cents: Set(price.cents()),
+                factory_id: Set(factory_id),
+                ..Default::default()
+            })
+        }
+        _ => Err(AppError::internal(anyhow::anyhow!("validated product is incomplete"))),
+    }
+}
+
+async fn factory_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+    let found = factory::Entity::find_by_id(id)
+        .select_only()
+        .column(factory::Column::Id)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+fn sku_conflict(error: sea_orm::DbErr, sku: &str) -> AppError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict(format!("a product with SKU \"{sku}\" already exists"))
+        }
+        _ => error.into(),
+    }
+}

@@ -1,0 +1,184 @@
+//! `Factory`, `factories`, `factory`, and the factory mutations (admins).
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use entity::factory;
+
+use super::connection::{Relay, page_request, relay};
+use super::context::{parse_id, patch, state, viewer};
+use super::loaders::{Cached, ProductsByFactory, prime, wants};
+use super::products::Product;
+use super::scalars::DateTime;
+use crate::domain::Patch;
+use crate::domain::factories::{self, FactoryInput};
+use crate::domain::input::WriteMode;
+use crate::error::AppError;
+
+pub struct Factory(pub factory::Model);
+
+#[Object]
+impl Factory {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+
+    async fn country(&self) -> &str {
+        &self.0.country
+    }
+
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    async fn established_year(&self) -> Option<i32> {
+        self.0.established_year
+    }
+
+    async fn capacity_per_month(&self) -> Option<i32> {
+        self.0.capacity_per_month
+    }
+
+    async fn certifications(&self) -> &[String] {
+        &self.0.certifications.0
+    }
+
+    /// Every product of the factory, by id (batched across factories).
+    async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
+        let loader = ctx.data_unchecked::<Cached<ProductsByFactory>>();
+        let products = loader.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(products.into_iter().map(Product).collect())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateFactoryInput {
+    name: String,
+    address: String,
+    city: String,
+    country: String,
+    phone: Option<String>,
+    email: Option<String>,
+    established_year: Option<i32>,
+    capacity_per_month: Option<i32>,
+    certifications: Option<Vec<String>>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateFactoryInput {
+    name: MaybeUndefined<String>,
+    address: MaybeUndefined<String>,
+    city: MaybeUndefined<String>,
+    country: MaybeUndefined<String>,
+    phone: MaybeUndefined<String>,
+    email: MaybeUndefined<String>,
+    established_year: MaybeUndefined<i32>,
+    capacity_per_month: MaybeUndefined<i32>,
+    certifications: MaybeUndefined<Vec<String>>,
+}
+
+#[derive(Default)]
+pub struct FactoryQuery;
+
+#[Object]
+impl FactoryQuery {
+    async fn factories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Relay<Factory>> {
+        let request = page_request(first, after)?;
+        let page = factories::list(&state(ctx).db, request).await?;
+        if wants(ctx, "products") {
+            prime::<ProductsByFactory>(ctx, page.rows.iter().map(|f| f.id)).await?;
+        }
+        Ok(relay(request, page, |f| f.id, Factory))
+    }
+
+    async fn factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Factory>> {
+        let Some(id) = parse_id(&id) else { return Ok(None) };
+        match factories::get(&state(ctx).db, id).await {
+            Ok(found) => Ok(Some(Factory(found))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct FactoryMutation;
+
+#[Object]
+impl FactoryMutation {
+    /// Admins only.
+    async fn create_factory(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateFactoryInput,
+    ) -> async_graphql::Result<Factory> {
+        let input = FactoryInput {
+            name: Patch::Value(input.name),
+            address: Patch::Value(input.address),
+            city: Patch::Value(input.city),
+            country: Patch::Value(input.country),
+            phone: Patch::from_option(input.phone),
+            email: Patch::from_option(input.email),
+            established_year: Patch::from_option(input.established_year),
+            capacity_per_month: Patch::from_option(input.capacity_per_month),
+            certifications: Patch::from_option(input.certifications),
+        };
+        Ok(Factory(factories::create(&state(ctx).db, viewer(ctx), input).await?))
+    }
+
+    /// Changes the fields given (`null` clears an optional one); admins only.
+    async fn update_factory(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateFactoryInput,
+    ) -> async_graphql::Result<Factory> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("factory", id.as_str()))?;
+        let input = FactoryInput {
+            name: patch(input.name),
+            address: patch(input.address),
+            city: patch(input.city),
+            country: patch(input.country),
+            phone: patch(input.phone),
+            email: patch(input.email),
+            established_year: patch(input.established_year),
+            capacity_per_month: patch(input.capacity_per_month),
+            certifications: patch(input.certifications),
+        };
+        Ok(Factory(factories::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+    }
+
+    /// Admins only; refused with `CONFLICT` while the factory has products.
+    async fn delete_factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("factory", id.as_str()))?;
+        factories::delete(&state(ctx).db, viewer(ctx), id).await?;
+        Ok(true)
+    }
+}

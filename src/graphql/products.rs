@@ -1,0 +1,157 @@
+//! `Product`, `products`, `product`, and the product mutations.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use entity::product;
+
+use super::connection::{Relay, page_request, relay};
+use super::context::{parse_id, patch, patch_id, state, viewer};
+use super::factories::Factory;
+use super::loaders::{Cached, FactoryById, prime, wants};
+use super::scalars::DateTime;
+use crate::domain::input::WriteMode;
+use crate::domain::products::{self, ProductInput};
+use crate::domain::{Money, Patch};
+use crate::error::AppError;
+
+pub struct Product(pub product::Model);
+
+#[Object]
+impl Product {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Exact to the cent; at most two decimals.
+    async fn price(&self) -> f64 {
+        Money::from_cents(self.0.price_cents).as_f64()
+    }
+
+    /// The full factory, in the same request (batched across products).
+    async fn factory(&self, ctx: &Context<'_>) -> async_graphql::Result<Factory> {
+        let loader = ctx.data_unchecked::<Cached<FactoryById>>();
+        loader
+            .load_one(self.0.factory_id)
+            .await?
+            .map(Factory)
+            .ok_or_else(|| AppError::not_found("factory", self.0.factory_id).into())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    sku: String,
+    name: String,
+    description: Option<String>,
+    price: f64,
+    factory_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProductInput {
+    sku: MaybeUndefined<String>,
+    name: MaybeUndefined<String>,
+    description: MaybeUndefined<String>,
+    price: MaybeUndefined<f64>,
+    factory_id: MaybeUndefined<ID>,
+}
+
+#[derive(Default)]
+pub struct ProductQuery;
+
+#[Object]
+impl ProductQuery {
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        factory_id: Option<ID>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Relay<Product>> {
+        let request = page_request(first, after)?;
+        // A factory id that cannot exist filters down to nothing.
+        let factory_id = factory_id.map(|id| parse_id(&id).unwrap_or(-1));
+        let page = products::list(&state(ctx).db, factory_id, request).await?;
+        if wants(ctx, "factory") {
+            prime::<FactoryById>(ctx, page.rows.iter().map(|row| row.product.factory_id)).await?;
+        }
+        Ok(relay(request, page, |row| row.product.id, |row| Product(row.product)))
+    }
+
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
+        let Some(id) = parse_id(&id) else { return Ok(None) };
+        match products::get(&state(ctx).db, id).await {
+            Ok(found) => Ok(Some(Product(found.product))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ProductMutation;
+
+#[Object]
+impl ProductMutation {
+    /// Needs a fresh token (one issued by `login`).
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<Product> {
+        let input = ProductInput {
+            sku: Patch::Value(input.sku),
+            name: Patch::Value(input.name),
+            description: Patch::from_option(input.description),
+            price: Patch::Value(input.price),
+            factory_id: patch_id(MaybeUndefined::Value(input.factory_id)),
+        };
+        Ok(Product(products::create(&state(ctx).db, viewer(ctx), input).await?.product))
+    }
+
+    /// Changes the fields given (`null` clears `description`); needs a fresh token.
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProductInput,
+    ) -> async_graphql::Result<Product> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
+        let input = ProductInput {
+            sku: patch(input.sku),
+            name: patch(input.name),
+            description: patch(input.description),
+            price: patch(input.price),
+            factory_id: patch_id(input.factory_id),
+        };
+        Ok(Product(
+            products::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?.product,
+        ))
+    }
+
+    /// Admins only.
+    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
+        products::delete(&state(ctx).db, viewer(ctx), id).await?;
+        Ok(true)
+    }
+}

@@ -36,6 +36,12 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
     pub refresh_token_ttl: Duration,
+    /// When set, revoked tokens are kept in Redis, shared by every instance.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<String>,
+    /// Failed logins per email within 15 minutes before login answers 429.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5, global = true)]
+    pub login_max_failures: u32,
 }
 
 /// Validated configuration the server runs with.
@@ -48,6 +54,8 @@ pub struct Config {
     pub port: u16,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub redis_url: Option<String>,
+    pub login_max_failures: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -61,6 +69,8 @@ impl std::fmt::Debug for Config {
             .field("port", &self.port)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("login_max_failures", &self.login_max_failures)
             .finish()
     }
 }
@@ -109,6 +119,8 @@ impl Config {
             port: settings.port,
             access_token_ttl: settings.access_token_ttl,
             refresh_token_ttl: settings.refresh_token_ttl,
+            redis_url: settings.redis_url.filter(|url| !url.trim().is_empty()),
+            login_max_failures: settings.login_max_failures,
         })
     }
 
@@ -123,6 +135,8 @@ impl Config {
             port: 0,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            redis_url: None,
+            login_max_failures: crate::domain::throttle::DEFAULT_MAX_FAILURES_PER_EMAIL,
         }
     }
 }
@@ -218,6 +232,8 @@ mod tests {
             port: 0,
             access_token_ttl: Duration::from_secs(60),
             refresh_token_ttl: Duration::from_secs(600),
+            redis_url: None,
+            login_max_failures: 5,
         }
     }
 

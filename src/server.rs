@@ -1,12 +1,19 @@
 //! Running the server: open the database, migrate, listen, shut down
 //! cleanly on SIGINT/SIGTERM.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::auth::DatabaseBlocklist;
 use crate::config::{Config, redact_url};
 use crate::state::AppState;
 use crate::{app, db};
+
+/// How often expired rows leave the database blocklist.
+const REVOCATION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// # Errors
 /// Fails when the database cannot be opened or migrated, or the address
@@ -27,8 +34,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  GraphiQL:   http://{shown}/graphql");
     println!("  REST root:  http://{shown}/api/stores");
 
-    let state = AppState::new(connection.clone(), config);
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let state = AppState::new(connection.clone(), config)?;
+    tracing::info!(
+        blocklist = state.blocklist.backend(),
+        "token revocations are kept in the {}",
+        state.blocklist.backend()
+    );
+    let purge = (state.blocklist.backend() == "database")
+        .then(|| DatabaseBlocklist::spawn_purge(connection.clone(), REVOCATION_PURGE_INTERVAL));
+    // Client addresses feed the per-address login throttle.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    if let Some(purge) = purge {
+        purge.abort();
+    }
     connection.close().await.ok();
     tracing::info!("storegate stopped");
     Ok(())

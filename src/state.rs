@@ -2,21 +2,39 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::auth::TokenService;
+use crate::auth::{Blocklist, DatabaseBlocklist, RedisBlocklist, TokenService};
 use crate::config::Config;
+use crate::domain::throttle::{LoginThrottle, MAX_FAILURES_PER_ADDRESS, WINDOW};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub tokens: Arc<TokenService>,
+    pub blocklist: Arc<dyn Blocklist>,
+    pub login_throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+    /// # Errors
+    /// An unparseable `REDIS_URL`. (Reachability is checked per request,
+    /// failing closed.)
+    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let tokens = TokenService::new(&config.jwt_secret, config.access_token_ttl, config.refresh_token_ttl);
-        Self { db, tokens: Arc::new(tokens), config: Arc::new(config) }
+        let blocklist: Arc<dyn Blocklist> = match &config.redis_url {
+            Some(url) => Arc::new(RedisBlocklist::new(url).context("REDIS_URL is not a valid Redis URL")?),
+            None => Arc::new(DatabaseBlocklist::new(db.clone())),
+        };
+        let login_throttle = LoginThrottle::new(config.login_max_failures, MAX_FAILURES_PER_ADDRESS, WINDOW);
+        Ok(Self {
+            db,
+            tokens: Arc::new(tokens),
+            blocklist,
+            login_throttle: Arc::new(login_throttle),
+            config: Arc::new(config),
+        })
     }
 }

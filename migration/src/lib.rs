@@ -8,6 +8,8 @@ mod m20261122_000002_create_stores;
 mod m20261122_000003_create_items;
 mod m20261122_000004_create_factories;
 mod m20261122_000005_create_products;
+mod m20261122_000006_create_revoked_tokens;
+mod m20261122_000007_create_todos;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_items::Migration),
             Box::new(m20261122_000004_create_factories::Migration),
             Box::new(m20261122_000005_create_products::Migration),
+            Box::new(m20261122_000006_create_revoked_tokens::Migration),
+            Box::new(m20261122_000007_create_todos::Migration),
         ]
     }
 }

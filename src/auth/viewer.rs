@@ -98,14 +98,21 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     verified_viewer(state, &claims).await.map(Some)
 }
 
-/// Checks that apply after the signature: the user must still exist.
+/// Checks that apply after the signature: the token must not be revoked
+/// and its user must still exist. Both lookups run concurrently.
 ///
 /// # Errors
-/// `Unauthenticated` when the token's user no longer exists.
+/// `Unauthenticated` for a revoked token or a deleted user;
+/// `ServiceUnavailable` when the blocklist cannot be read (fail closed).
 pub async fn verified_viewer(state: &AppState, claims: &Claims) -> Result<Viewer, AppError> {
     let user_id: i32 =
         claims.sub.parse().map_err(|_| AppError::invalid_token("the token subject is invalid"))?;
-    if !domain::users::exists(&state.db, user_id).await? {
+    let (revoked, exists) =
+        tokio::join!(state.blocklist.is_revoked(claims.jti), domain::users::exists(&state.db, user_id));
+    if revoked? {
+        return Err(AppError::invalid_token("the token has been revoked"));
+    }
+    if !exists? {
         return Err(AppError::invalid_token("the token's user no longer exists"));
     }
     Ok(Viewer::from_claims(claims, user_id))

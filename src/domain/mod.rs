@@ -10,8 +10,11 @@ pub mod money;
 pub mod pagination;
 pub mod permissions;
 pub mod products;
+pub mod revocations;
 pub mod stores;
+pub mod throttle;
 pub mod time;
+pub mod todos;
 pub mod users;
 
 pub use input::Patch;

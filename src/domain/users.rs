@@ -9,11 +9,14 @@ use sea_orm::{
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::auth::tokens::{IssuedToken, TokenKind, TokenService};
+use std::net::IpAddr;
+
+use crate::auth::tokens::{IssuedToken, TokenKind};
 use crate::auth::{Role, Viewer, password};
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Credentials {
@@ -97,17 +100,21 @@ fn email_taken() -> AppError {
 /// Checks credentials and issues a fresh access token and a refresh token.
 ///
 /// # Errors
-/// `Unauthenticated` with one message for an unknown email and a wrong
-/// password alike.
+/// `RateLimited` after too many failures for the email or the client
+/// address; `Unauthenticated` with one message for an unknown email and a
+/// wrong password alike.
 pub async fn login(
-    db: &DatabaseConnection,
-    tokens: &TokenService,
+    state: &AppState,
+    client: Option<IpAddr>,
     input: Credentials,
 ) -> Result<Session, AppError> {
+    let tokens = &state.tokens;
     let email = normalize_email(&input.email);
-    let found = find_by_email(db, &email).await?;
+    state.login_throttle.check(&email, client)?;
+    let found = find_by_email(&state.db, &email).await?;
     let phc = found.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(input.password, phc).await? {
+        state.login_throttle.record_failure(&email, client);
         return Err(AppError::Unauthenticated {
             message: "invalid email or password".into(),
             token_refused: false,
@@ -119,6 +126,60 @@ pub async fn login(
     let access = tokens.issue(user.id, roles.clone(), TokenKind::Access, true)?;
     let refresh = tokens.issue(user.id, roles, TokenKind::Refresh, false)?;
     Ok(Session { access, refresh, expires_in: tokens.access_ttl.as_secs() })
+}
+
+/// A new access token for a refresh token. The access token is not fresh:
+/// actions that need a fresh token need a login.
+///
+/// # Errors
+/// `Unauthenticated` for anything but a valid, unrevoked refresh token of
+/// an existing user.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<(IssuedToken, u64), AppError> {
+    let claims = state.tokens.verify(refresh_token, TokenKind::Refresh)?;
+    let viewer = crate::auth::viewer::verified_viewer(state, &claims).await?;
+    // Roles come from the database, so a grant takes effect at the next refresh.
+    let user = user::Entity::find_by_id(viewer.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::invalid_token("the token's user no longer exists"))?;
+    let access = state.tokens.issue(user.id, Role::names_for(user.is_admin), TokenKind::Access, false)?;
+    Ok((access, state.tokens.access_ttl.as_secs()))
+}
+
+/// Revokes the caller's access token and, if given, their refresh token,
+/// each until it would have expired.
+///
+/// # Errors
+/// `Unauthenticated` for anonymous callers; `Validation` on `refresh_token`
+/// when it is not a valid refresh token of the caller.
+pub async fn logout(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    refresh_token: Option<&str>,
+) -> Result<(), AppError> {
+    let viewer = require_user(viewer)?;
+    let refresh = match refresh_token {
+        None => None,
+        Some(token) => {
+            let claims = state
+                .tokens
+                .verify(token, TokenKind::Refresh)
+                .map_err(|_| AppError::field("refresh_token", "is not a valid refresh token"))?;
+            if claims.sub != viewer.user_id.to_string() {
+                return Err(AppError::field("refresh_token", "belongs to another user"));
+            }
+            Some(claims)
+        }
+    };
+    state.blocklist.revoke(viewer.token_id, timestamp(viewer.expires_at)).await?;
+    if let Some(claims) = refresh {
+        state.blocklist.revoke(claims.jti, timestamp(claims.exp)).await?;
+    }
+    Ok(())
+}
+
+fn timestamp(seconds: i64) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
 }
 
 /// The signed-in user.

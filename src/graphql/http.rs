@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use super::{AppSchema, build_schema, loaders};
 use crate::auth::authenticate;
 use crate::error::AppError;
+use crate::rest::extract::ClientAddr;
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -35,6 +36,7 @@ async fn get_graphql(
     method: Method,
     headers: HeaderMap,
     uri: axum::http::Uri,
+    client: ClientAddr,
     request: GraphQLBatchRequest<TransportError>,
 ) -> Response {
     let wants_html = headers
@@ -44,13 +46,14 @@ async fn get_graphql(
     if wants_html && uri.query().is_none_or(|q| !q.contains("query=")) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    execute(State(state), method, headers, request).await
+    execute(State(state), method, headers, client, request).await
 }
 
 async fn execute(
     State(state): State<GraphqlState>,
     method: Method,
     headers: HeaderMap,
+    client: ClientAddr,
     request: GraphQLBatchRequest<TransportError>,
 ) -> Response {
     let viewer = match authenticate(&state.app, &headers).await {
@@ -64,9 +67,9 @@ async fn execute(
         return response;
     }
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepare(request, &state.app, viewer)),
+        BatchRequest::Single(request) => BatchRequest::Single(prepare(request, &state.app, viewer, client)),
         BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests.into_iter().map(|r| prepare(r, &state.app, viewer.clone())).collect(),
+            requests.into_iter().map(|r| prepare(r, &state.app, viewer.clone(), client)).collect(),
         ),
     };
     GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
@@ -76,8 +79,9 @@ fn prepare(
     request: async_graphql::Request,
     app: &AppState,
     viewer: Option<crate::auth::Viewer>,
+    client: ClientAddr,
 ) -> async_graphql::Request {
-    loaders::install(request.data(viewer), &app.db)
+    loaders::install(request.data(viewer).data(client), &app.db)
 }
 
 /// Mutations are never run over GET (they could be triggered by a link).

@@ -10,6 +10,7 @@ pub mod loaders;
 pub mod products;
 pub mod scalars;
 pub mod stores;
+pub mod todos;
 pub mod users;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -23,6 +24,7 @@ pub struct Query(
     items::ItemQuery,
     factories::FactoryQuery,
     products::ProductQuery,
+    todos::TodoQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -32,6 +34,7 @@ pub struct Mutation(
     items::ItemMutation,
     factories::FactoryMutation,
     products::ProductMutation,
+    todos::TodoMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

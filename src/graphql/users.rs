@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use super::context::{state, viewer};
 use super::scalars::DateTime;
 use crate::domain::users::{self, Credentials};
+use crate::rest::extract::ClientAddr;
 
 #[derive(SimpleObject)]
 #[graphql(name = "User")]
@@ -63,6 +64,22 @@ impl UserMutation {
         Ok(users::signup(&state(ctx).db, Credentials { email, password }).await?.into())
     }
 
+    /// A new (not fresh) access token for a refresh token.
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (access, expires_in) = users::refresh(state(ctx), &refresh_token).await?;
+        Ok(AuthPayload { access_token: access.token, refresh_token, token_type: "Bearer".into(), expires_in })
+    }
+
+    /// Revokes the caller's access token and, if given, the refresh token.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: Option<String>) -> async_graphql::Result<bool> {
+        users::logout(state(ctx), viewer(ctx), refresh_token.as_deref()).await?;
+        Ok(true)
+    }
+
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -70,7 +87,8 @@ impl UserMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let app = state(ctx);
-        let session = users::login(&app.db, &app.tokens, Credentials { email, password }).await?;
+        let client = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
+        let session = users::login(app, client, Credentials { email, password }).await?;
         Ok(AuthPayload {
             access_token: session.access.token,
             refresh_token: session.refresh.token,

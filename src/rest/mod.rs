@@ -10,6 +10,7 @@ pub mod problems;
 pub mod products;
 pub mod responses;
 pub mod stores;
+pub mod todos;
 
 use axum::Router;
 
@@ -22,6 +23,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/items", items::router())
         .nest("/api/factories", factories::router())
         .nest("/api/products", products::router())
+        .nest("/api/todos", todos::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), extract::authenticate_every_request))
+        .nest("/api/auth", auth::refresh_router())
         .with_state(state)
 }

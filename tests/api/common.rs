@@ -28,7 +28,9 @@ pub struct TestApp {
     statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     pub state: AppState,
-    _guard: DatabaseGuard,
+    url: String,
+    schema: Option<String>,
+    _guard: Arc<DatabaseGuard>,
 }
 
 /// Removes the test's database when the test ends, pass or fail.
@@ -67,6 +69,11 @@ pub fn on_postgres() -> bool {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// A test app whose configuration `adjust` may change (Redis, limits).
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let (url, schema, guard) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 let schema = format!(
@@ -90,15 +97,34 @@ impl TestApp {
                 (url, None, DatabaseGuard::Sqlite(dir))
             }
         };
-        let mut connection = db::connect_with(&url, schema.as_deref()).await.expect("database opens");
+        let connection = db::connect_with(&url, schema.as_deref()).await.expect("database opens");
         db::migrate(&connection).await.expect("migrations run");
+        Self::instance(connection, url, schema, Arc::new(guard), adjust)
+    }
+
+    /// A second server over the same database, as a second instance behind
+    /// a load balancer would be: its own pool, state and router.
+    pub async fn sibling(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let connection = db::connect_with(&self.url, self.schema.as_deref()).await.expect("database opens");
+        Self::instance(connection, self.url.clone(), self.schema.clone(), self._guard.clone(), adjust)
+    }
+
+    fn instance(
+        mut connection: DatabaseConnection,
+        url: String,
+        schema: Option<String>,
+        guard: Arc<DatabaseGuard>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         connection.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let state = AppState::new(connection.clone(), Config::for_database(url, SECRET.to_vec()));
-        Self { router: app(state.clone()), statements, db: connection, state, _guard: guard }
+        let mut config = Config::for_database(url.clone(), SECRET.to_vec());
+        adjust(&mut config);
+        let state = AppState::new(connection.clone(), config).expect("state builds");
+        Self { router: app(state.clone()), statements, db: connection, state, url, schema, _guard: guard }
     }
 
     /// Runs `request` and returns its response with the number of SQL

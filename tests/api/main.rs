@@ -8,3 +8,5 @@ mod http_errors;
 mod items;
 mod parity;
 mod stores;
+mod todos;
+mod tokens;

@@ -1,0 +1,182 @@
+//! Todos: each user's own. Another user's todo does not exist for you
+//! (404, never 403), so ids leak nothing.
+
+use entity::todo::{self, Status};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::Viewer;
+use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::permissions::require_user;
+use crate::domain::time;
+use crate::error::AppError;
+
+pub use entity::todo::Status as TodoStatus;
+
+/// A todo write: POST takes `title` (and may set `status`); PATCH takes
+/// either or both.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TodoInput {
+    pub title: Patch<String>,
+    pub status: Patch<StatusName>,
+}
+
+/// The wire names of a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusName {
+    Open,
+    Completed,
+}
+
+impl From<StatusName> for Status {
+    fn from(name: StatusName) -> Self {
+        match name {
+            StatusName::Open => Status::Open,
+            StatusName::Completed => Status::Completed,
+        }
+    }
+}
+
+/// Parses `?status=` text.
+///
+/// # Errors
+/// `Validation` on `status`.
+pub fn parse_status(text: &str) -> Result<Status, AppError> {
+    match text {
+        "open" => Ok(Status::Open),
+        "completed" => Ok(Status::Completed),
+        _ => Err(AppError::field("status", "must be open or completed")),
+    }
+}
+
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Open => "open",
+        Status::Completed => "completed",
+    }
+}
+
+#[derive(Validate)]
+struct TodoRules {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    title: Option<String>,
+}
+
+/// The caller's todos, optionally of one status.
+///
+/// # Errors
+/// `Unauthenticated`.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    status: Option<Status>,
+    page: PageRequest,
+) -> Result<Page<todo::Model>, AppError> {
+    let viewer = require_user(viewer)?;
+    let mut select = todo::Entity::find().filter(todo::Column::OwnerId.eq(viewer.user_id));
+    if let Some(status) = status {
+        select = select.filter(todo::Column::Status.eq(status));
+    }
+    let rows = page.apply(select, todo::Column::Id).all(db).await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// # Errors
+/// `Unauthenticated`; `NotFound` when the todo is missing or someone else's.
+pub async fn get(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<todo::Model, AppError> {
+    let viewer = require_user(viewer)?;
+    todo::Entity::find_by_id(id)
+        .filter(todo::Column::OwnerId.eq(viewer.user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("todo", id))
+}
+
+/// # Errors
+/// `Unauthenticated`, `Validation`.
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    input: TodoInput,
+) -> Result<todo::Model, AppError> {
+    let owner = require_user(viewer)?.user_id;
+    let mut errors = FieldErrors::default();
+    let title = trimmed(errors.required("title", input.title, WriteMode::Full, None));
+    let status = status_of(&mut errors, input.status).unwrap_or(Status::Open);
+    errors.extend_validation(TodoRules { title: title.clone() }.validate());
+    errors.into_result()?;
+    let now = time::now();
+    let model = todo::ActiveModel {
+        owner_id: Set(owner),
+        title: Set(title.unwrap_or_default()),
+        status: Set(status),
+        completed_at: Set((status == Status::Completed).then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(model.insert(db).await?)
+}
+
+/// PATCH: completing sets `completed_at`; reopening clears it.
+///
+/// # Errors
+/// `Unauthenticated`, `NotFound` (missing or someone else's), `Validation`.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: i32,
+    input: TodoInput,
+) -> Result<todo::Model, AppError> {
+    let current = get(db, viewer, id).await?;
+    let mut errors = FieldErrors::default();
+    let title =
+        trimmed(errors.required("title", input.title, WriteMode::Partial, Some(current.title.clone())));
+    let status = status_of(&mut errors, input.status).unwrap_or(current.status);
+    errors.extend_validation(TodoRules { title: title.clone() }.validate());
+    errors.into_result()?;
+    let now = time::now();
+    let completed_at = match (current.status, status) {
+        (Status::Open, Status::Completed) => Some(now),
+        (Status::Completed, Status::Completed) => current.completed_at,
+        (_, Status::Open) => None,
+    };
+    let mut model: todo::ActiveModel = current.into();
+    model.title = Set(title.unwrap_or_default());
+    model.status = Set(status);
+    model.completed_at = Set(completed_at);
+    model.updated_at = Set(now);
+    Ok(model.update(db).await?)
+}
+
+/// # Errors
+/// `Unauthenticated`, `NotFound` (missing or someone else's).
+pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    let viewer = require_user(viewer)?;
+    let result = todo::Entity::delete_many()
+        .filter(todo::Column::Id.eq(id))
+        .filter(todo::Column::OwnerId.eq(viewer.user_id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("todo", id));
+    }
+    Ok(())
+}
+
+fn status_of(errors: &mut FieldErrors, patch: Patch<StatusName>) -> Option<Status> {
+    match patch {
+        Patch::Value(name) => Some(name.into()),
+        Patch::Null => {
+            errors.push("status", "must not be null");
+            None
+        }
+        Patch::Absent => None,
+    }
+}

@@ -1,0 +1,134 @@
+//! `Todo`, `todos`, `todo`, and the todo mutations: the caller's own only.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use entity::todo;
+
+use super::connection::{Relay, page_request, relay};
+use super::context::{parse_id, patch, state, viewer};
+use super::scalars::DateTime;
+use crate::domain::Patch;
+use crate::domain::todos::{self, StatusName, TodoInput};
+use crate::error::AppError;
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "TodoStatus")]
+pub enum TodoStatus {
+    Open,
+    Completed,
+}
+
+impl From<TodoStatus> for StatusName {
+    fn from(status: TodoStatus) -> Self {
+        match status {
+            TodoStatus::Open => Self::Open,
+            TodoStatus::Completed => Self::Completed,
+        }
+    }
+}
+
+pub struct Todo(pub todo::Model);
+
+#[Object]
+impl Todo {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn status(&self) -> TodoStatus {
+        match self.0.status {
+            todos::TodoStatus::Open => TodoStatus::Open,
+            todos::TodoStatus::Completed => TodoStatus::Completed,
+        }
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(DateTime)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateTodoInput {
+    title: String,
+    status: Option<TodoStatus>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateTodoInput {
+    title: MaybeUndefined<String>,
+    status: MaybeUndefined<TodoStatus>,
+}
+
+#[derive(Default)]
+pub struct TodoQuery;
+
+#[Object]
+impl TodoQuery {
+    /// The caller's todos.
+    async fn todos(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<TodoStatus>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Relay<Todo>> {
+        let request = page_request(first, after)?;
+        let status = status.map(|s| StatusName::from(s).into());
+        let page = todos::list(&state(ctx).db, viewer(ctx), status, request).await?;
+        Ok(relay(request, page, |t| t.id, Todo))
+    }
+
+    /// One of the caller's todos; null when missing or someone else's.
+    async fn todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Todo>> {
+        let Some(id) = parse_id(&id) else { return Ok(None) };
+        match todos::get(&state(ctx).db, viewer(ctx), id).await {
+            Ok(found) => Ok(Some(Todo(found))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TodoMutation;
+
+#[Object]
+impl TodoMutation {
+    async fn create_todo(&self, ctx: &Context<'_>, input: CreateTodoInput) -> async_graphql::Result<Todo> {
+        let input = TodoInput {
+            title: Patch::Value(input.title),
+            status: Patch::from_option(input.status.map(StatusName::from)),
+        };
+        Ok(Todo(todos::create(&state(ctx).db, viewer(ctx), input).await?))
+    }
+
+    /// Completing sets `completedAt`; reopening clears it.
+    async fn update_todo(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTodoInput,
+    ) -> async_graphql::Result<Todo> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
+        let input =
+            TodoInput { title: patch(input.title), status: patch(input.status).map(StatusName::from) };
+        Ok(Todo(todos::update(&state(ctx).db, viewer(ctx), id, input).await?))
+    }
+
+    async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
+        todos::delete(&state(ctx).db, viewer(ctx), id).await?;
+        Ok(true)
+    }
+}

@@ -42,6 +42,13 @@ pub struct Settings {
     /// Failed logins per email within 15 minutes before login answers 429.
     #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5, global = true)]
     pub login_max_failures: u32,
+    /// GraphQL introspection (and so GraphiQL's schema explorer); default:
+    /// on in development, off in production.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", global = true)]
+    pub graphql_introspection: Option<bool>,
+    /// Where GraphiQL's bundles are (scripts/fetch-graphiql-assets.sh).
+    #[arg(long, env = "GRAPHIQL_ASSETS_DIR", default_value = "assets/graphiql", global = true)]
+    pub graphiql_assets: PathBuf,
 }
 
 /// Validated configuration the server runs with.
@@ -56,6 +63,8 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub redis_url: Option<String>,
     pub login_max_failures: u32,
+    pub graphql_introspection: bool,
+    pub graphiql_assets: PathBuf,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,6 +80,8 @@ impl std::fmt::Debug for Config {
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("login_max_failures", &self.login_max_failures)
+            .field("graphql_introspection", &self.graphql_introspection)
+            .field("graphiql_assets", &self.graphiql_assets)
             .finish()
     }
 }
@@ -121,6 +132,10 @@ impl Config {
             refresh_token_ttl: settings.refresh_token_ttl,
             redis_url: settings.redis_url.filter(|url| !url.trim().is_empty()),
             login_max_failures: settings.login_max_failures,
+            graphql_introspection: settings
+                .graphql_introspection
+                .unwrap_or(settings.env == Environment::Development),
+            graphiql_assets: settings.graphiql_assets,
         })
     }
 
@@ -137,6 +152,8 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             redis_url: None,
             login_max_failures: crate::domain::throttle::DEFAULT_MAX_FAILURES_PER_EMAIL,
+            graphql_introspection: true,
+            graphiql_assets: PathBuf::from("assets/graphiql"),
         }
     }
 }
@@ -234,6 +251,8 @@ mod tests {
             refresh_token_ttl: Duration::from_secs(600),
             redis_url: None,
             login_max_failures: 5,
+            graphql_introspection: None,
+            graphiql_assets: PathBuf::from("assets/graphiql"),
         }
     }
 

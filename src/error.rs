@@ -143,7 +143,7 @@ impl AppError {
         }
     }
 
-    fn retry_after(&self) -> Option<u64> {
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after_secs } | Self::ServiceUnavailable { retry_after_secs } => {
                 Some(*retry_after_secs)

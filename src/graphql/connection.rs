@@ -29,3 +29,9 @@ pub fn relay<M, T: OutputType>(
         .extend(page.rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), node(row))));
     connection
 }
+
+/// A connection costs its page size times what each node selects.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.unwrap_or(crate::domain::pagination::DEFAULT_LIMIT as i32).clamp(1, 100);
+    usize::try_from(page).unwrap_or(100) * child_complexity.max(1) + 1
+}

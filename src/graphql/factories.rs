@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::factory;
 
-use super::connection::{Relay, page_request, relay};
+use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
 use super::loaders::{Cached, ProductsByFactory, prime, wants};
 use super::products::Product;
@@ -104,6 +104,8 @@ pub struct FactoryQuery;
 
 #[Object]
 impl FactoryQuery {
+    /// One page, by ascending id (`first` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn factories(
         &self,
         ctx: &Context<'_>,

@@ -1,33 +1,63 @@
-//! HTTP transport for GraphQL: authentication (shared with REST), per-request
-//! loaders, GraphiQL, and GraphQL-shaped errors for transport failures.
+//! HTTP transport for GraphQL (the GraphQL-over-HTTP spec): authentication
+//! (shared with REST), per-request loaders, the operation limits, media
+//! types and status codes, and GraphiQL for browsers.
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, ParseRequestError, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use std::sync::Arc;
+
+use async_graphql::parser::types::{OperationType, Selection};
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, ServerError};
+use async_graphql_axum::GraphQLBatchRequest;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::{AppSchema, build_schema, loaders};
-use crate::auth::authenticate;
+use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
+use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
 use crate::rest::extract::ClientAddr;
 use crate::state::AppState;
 
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
 #[derive(Clone)]
 struct GraphqlState {
     app: AppState,
-    schema: AppSchema,
+    schemas: Schemas,
+    graphiql: Arc<graphiql::Assets>,
 }
 
 pub fn router(state: AppState) -> Router {
-    let schema = build_schema(state.clone());
+    let schemas = build_schemas(state.clone());
+    let graphiql = Arc::new(graphiql::Assets::load(&state.config.graphiql_assets));
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
-        .with_state(GraphqlState { app: state, schema })
+        .route("/graphql/assets/{file}", get(graphiql_asset))
+        .with_state(GraphqlState { app: state, schemas, graphiql })
+}
+
+async fn graphiql_asset(State(state): State<GraphqlState>, file: axum::extract::Path<String>) -> Response {
+    state.graphiql.file(file).into_response()
+}
+
+/// The response media type the client asked for: the GraphQL-over-HTTP
+/// type when it lists it, plain JSON otherwise (legacy clients).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+/// Anything else (no `Accept`, `*/*`, an unsupported type) gets plain JSON,
+/// which the spec allows and every client reads.
+fn negotiate(headers: &HeaderMap) -> MediaType {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.to_ascii_lowercase().contains(GRAPHQL_RESPONSE_JSON) {
+        MediaType::GraphqlResponse
+    } else {
+        MediaType::Json
+    }
 }
 
 /// A browser asking for a page gets GraphiQL; anything else is a query.
@@ -37,14 +67,14 @@ async fn get_graphql(
     headers: HeaderMap,
     uri: axum::http::Uri,
     client: ClientAddr,
-    request: GraphQLBatchRequest<TransportError>,
+    request: Result<GraphQLBatchRequest<TransportError>, TransportError>,
 ) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if wants_html && uri.query().is_none_or(|q| !q.contains("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return state.graphiql.page().into_response();
     }
     execute(State(state), method, headers, client, request).await
 }
@@ -54,43 +84,81 @@ async fn execute(
     method: Method,
     headers: HeaderMap,
     client: ClientAddr,
-    request: GraphQLBatchRequest<TransportError>,
+    request: Result<GraphQLBatchRequest<TransportError>, TransportError>,
 ) -> Response {
+    let media = negotiate(&headers);
+    let request = match request {
+        Ok(request) => request,
+        Err(error) => return error.with_media(media),
+    };
     let viewer = match authenticate(&state.app, &headers).await {
         Ok(viewer) => viewer,
-        Err(error) => return error_response(error),
+        Err(error) => return error_response(error).with_media(media),
     };
     let mut batch = request.into_inner();
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > MAX_BATCH
+    {
+        let error =
+            AppError::BadRequest(format!("a batch may hold at most {MAX_BATCH} operations; none were run"));
+        return error_response(error).with_media(media);
+    }
     if method == Method::GET && has_mutation(&mut batch) {
         let mut response = error_response(AppError::MethodNotAllowed { allow: "POST".into() });
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return response.with_media(media);
     }
-    let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepare(request, &state.app, viewer, client)),
-        BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests.into_iter().map(|r| prepare(r, &state.app, viewer.clone(), client)).collect(),
-        ),
+    let response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(run(&state, request, viewer, client).await),
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(run(&state, request, viewer.clone(), client).await);
+            }
+            BatchResponse::Batch(responses)
+        }
     };
-    GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
+    respond(response, media)
 }
 
-fn prepare(
-    request: async_graphql::Request,
-    app: &AppState,
-    viewer: Option<crate::auth::Viewer>,
+/// Runs one operation on the schema its kind calls for.
+async fn run(
+    state: &GraphqlState,
+    mut request: async_graphql::Request,
+    viewer: Option<Viewer>,
     client: ClientAddr,
-) -> async_graphql::Request {
-    loaders::install(request.data(viewer).data(client), &app.db)
+) -> async_graphql::Response {
+    let schema = match &state.schemas.introspection {
+        Some(introspection) if is_introspection_only(&mut request) => introspection,
+        _ => &state.schemas.limited,
+    };
+    let request = loaders::install(request.data(viewer).data(client), &state.app.db);
+    schema.execute(request).await
+}
+
+/// Whether the operation selects only `__schema`, `__type` or `__typename`
+/// at its root (GraphiQL's introspection query).
+fn is_introspection_only(request: &mut async_graphql::Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    let mut selected = document.operations.iter().filter(|(name, _)| match (&operation_name, name) {
+        (Some(wanted), Some(name)) => wanted == name.as_str(),
+        (Some(_), None) => false,
+        (None, _) => true,
+    });
+    let (Some((_, operation)), None) = (selected.next(), selected.next()) else { return false };
+    operation.node.ty == OperationType::Query
+        && operation.node.selection_set.node.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => field.node.name.node.starts_with("__"),
+            _ => false,
+        })
 }
 
 /// Mutations are never run over GET (they could be triggered by a link).
 fn has_mutation(batch: &mut BatchRequest) -> bool {
     batch.iter_mut().any(|request| {
         let operation_name = request.operation_name.clone();
-        let Ok(document) = request.parsed_query() else {
-            return false;
-        };
+        let Ok(document) = request.parsed_query() else { return false };
         document.operations.iter().any(|(name, operation)| {
             let selected = match (&operation_name, name) {
                 (Some(wanted), Some(name)) => wanted == name.as_str(),
@@ -102,8 +170,47 @@ fn has_mutation(batch: &mut BatchRequest) -> bool {
     })
 }
 
+/// Status codes per GraphQL over HTTP: with `application/json`, every
+/// well-formed request is a 200; with `application/graphql-response+json`,
+/// a request that could not run at all (parse or validation errors) is a
+/// 400 without a `data` entry.
+fn respond(response: BatchResponse, media: MediaType) -> Response {
+    let request_error = |r: &async_graphql::Response| {
+        matches!(r.data, async_graphql::Value::Null)
+            && !r.errors.is_empty()
+            && r.errors.iter().all(|e| e.path.is_empty())
+    };
+    let mut http = match (response, media) {
+        (BatchResponse::Single(single), MediaType::GraphqlResponse) if request_error(&single) => {
+            (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "errors": single.errors }))).into_response()
+        }
+        (response, _) => (StatusCode::OK, Json(response)).into_response(),
+    };
+    set_media(&mut http, media);
+    http
+}
+
+fn set_media(response: &mut Response, media: MediaType) {
+    let value = match media {
+        MediaType::GraphqlResponse => HeaderValue::from_static(GRAPHQL_RESPONSE_JSON),
+        MediaType::Json => HeaderValue::from_static("application/json"),
+    };
+    response.headers_mut().insert(header::CONTENT_TYPE, value);
+}
+
+trait WithMedia {
+    fn with_media(self, media: MediaType) -> Response;
+}
+
+impl WithMedia for Response {
+    fn with_media(mut self, media: MediaType) -> Response {
+        set_media(&mut self, media);
+        self
+    }
+}
+
 /// A GraphQL-shaped error body with the HTTP status of the error (401 for
-/// a refused token, 503 when the database is down, ...).
+/// a refused token, 503 when a dependency is down, ...).
 pub fn error_response(error: AppError) -> Response {
     let status = error.status();
     let challenge = match &error {
@@ -111,16 +218,18 @@ pub fn error_response(error: AppError) -> Response {
         AppError::Unauthenticated { .. } => Some("Bearer"),
         _ => None,
     };
+    let retry_after = error.retry_after();
     let gql_error: async_graphql::Error = error.into();
     let server_error = ServerError::new(gql_error.message.clone(), None);
     let server_error = ServerError { extensions: gql_error.extensions, ..server_error };
     let body = serde_json::json!({ "errors": [server_error] });
     let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
     if let Some(challenge) = challenge {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    }
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
@@ -134,20 +243,29 @@ impl From<ParseRequestError> for TransportError {
     }
 }
 
-impl IntoResponse for TransportError {
-    fn into_response(self) -> Response {
-        let error = match self.0 {
+impl TransportError {
+    fn into_app_error(self) -> AppError {
+        match self.0 {
             ParseRequestError::PayloadTooLarge => AppError::PayloadTooLarge,
             // A streamed body cut off by the body-limit layer arrives as an
             // I/O error carrying http-body's `LengthLimitError` text.
             ParseRequestError::Io(ref io) if io.to_string().contains("length limit exceeded") => {
                 AppError::PayloadTooLarge
             }
+            ParseRequestError::UnsupportedBatch => {
+                AppError::BadRequest("batches are not supported here".into())
+            }
             other => AppError::BadRequest(format!("not a GraphQL request: {other}")),
-        };
-        let status = error.status();
-        let mut response = error_response(error);
-        *response.status_mut() = status;
-        response
+        }
+    }
+
+    fn with_media(self, media: MediaType) -> Response {
+        error_response(self.into_app_error()).with_media(media)
+    }
+}
+
+impl IntoResponse for TransportError {
+    fn into_response(self) -> Response {
+        error_response(self.into_app_error())
     }
 }

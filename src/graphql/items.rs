@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::item;
 
-use super::connection::{Relay, page_request, relay};
+use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
 use super::loaders::{Cached, StoreById, prime, wants};
 use super::scalars::DateTime;
@@ -72,6 +72,8 @@ pub struct ItemQuery;
 
 #[Object]
 impl ItemQuery {
+    /// One page, by ascending id (`first` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn items(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod context;
 pub mod factories;
+pub mod graphiql;
 pub mod http;
 pub mod items;
 pub mod loaders;
@@ -44,8 +45,34 @@ pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySu
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
-pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder().data(state).finish()
+/// How deep an ordinary operation may nest (API.md §4).
+pub const MAX_DEPTH: usize = 10;
+/// The complexity budget: one per field, connections count `first` times
+/// their children. A page of 100 products with their factories costs ~1,100.
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// The most operations one batched request may carry.
+pub const MAX_BATCH: usize = 10;
+
+/// The schemas one server runs: ordinary operations under the depth and
+/// complexity limits, and the standard introspection query (deeper than 10
+/// by nature: `ofType` chains) under limits of its own.
+#[derive(Clone)]
+pub struct Schemas {
+    pub limited: AppSchema,
+    pub introspection: Option<AppSchema>,
+}
+
+pub fn build_schemas(state: AppState) -> Schemas {
+    let introspection_enabled = state.config.graphql_introspection;
+    let mut limited =
+        schema_builder().data(state.clone()).limit_depth(MAX_DEPTH).limit_complexity(MAX_COMPLEXITY);
+    if !introspection_enabled {
+        limited = limited.disable_introspection();
+    }
+    let introspection = introspection_enabled.then(|| {
+        schema_builder().data(state).introspection_only().limit_depth(24).limit_complexity(2_000).finish()
+    });
+    Schemas { limited: limited.finish(), introspection }
 }
 
 /// The SDL written to `schema.graphql` (`storegate schema graphql`).

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::product;
 
-use super::connection::{Relay, page_request, relay};
+use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
 use super::factories::Factory;
 use super::loaders::{Cached, FactoryById, prime, wants};
@@ -80,6 +80,8 @@ pub struct ProductQuery;
 
 #[Object]
 impl ProductQuery {
+    /// One page, by ascending id (`first` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::store;
 
-use super::connection::{Relay, page_request, relay};
+use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
 use super::items::Item;
 use super::loaders::{Cached, ItemsByStore, StoreById, prime, wants};
@@ -56,6 +56,8 @@ pub struct StoreQuery;
 
 #[Object]
 impl StoreQuery {
+    /// One page, by ascending id (`first` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn stores(
         &self,
         ctx: &Context<'_>,

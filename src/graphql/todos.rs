@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use entity::todo;
 
-use super::connection::{Relay, page_request, relay};
+use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
 use super::scalars::DateTime;
 use crate::domain::Patch;
@@ -76,6 +76,8 @@ pub struct TodoQuery;
 #[Object]
 impl TodoQuery {
     /// The caller's todos.
+    /// One page, by ascending id (`first` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn todos(
         &self,
         ctx: &Context<'_>,

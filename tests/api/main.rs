@@ -4,6 +4,7 @@
 mod auth;
 mod catalog;
 mod common;
+mod graphql_http;
 mod http_errors;
 mod items;
 mod parity;

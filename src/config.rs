@@ -49,6 +49,44 @@ pub struct Settings {
     /// Where GraphiQL's bundles are (scripts/fetch-graphiql-assets.sh).
     #[arg(long, env = "GRAPHIQL_ASSETS_DIR", default_value = "assets/graphiql", global = true)]
     pub graphiql_assets: PathBuf,
+    /// Comma-separated origins allowed by CORS, or `*`; default: any in
+    /// development, none in production.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", global = true)]
+    pub cors_allowed_origins: Option<String>,
+    /// Whether CORS responses allow credentials (cookies, client certs).
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false, global = true)]
+    pub cors_allow_credentials: bool,
+    /// How long a request may run before it is answered with 503.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
+    /// How long shutdown waits for in-flight requests.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_grace: Duration,
+}
+
+/// Which origins CORS allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    fn parse(text: Option<&str>, env: Environment) -> Self {
+        match text.map(str::trim) {
+            None => match env {
+                Environment::Development => Self::Any,
+                Environment::Production => Self::List(Vec::new()),
+            },
+            Some("*") => Self::Any,
+            Some(list) => Self::List(
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Validated configuration the server runs with.
@@ -65,6 +103,10 @@ pub struct Config {
     pub login_max_failures: u32,
     pub graphql_introspection: bool,
     pub graphiql_assets: PathBuf,
+    pub cors_allowed_origins: CorsOrigins,
+    pub cors_allow_credentials: bool,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +124,10 @@ impl std::fmt::Debug for Config {
             .field("login_max_failures", &self.login_max_failures)
             .field("graphql_introspection", &self.graphql_introspection)
             .field("graphiql_assets", &self.graphiql_assets)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("cors_allow_credentials", &self.cors_allow_credentials)
+            .field("request_timeout", &self.request_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish()
     }
 }
@@ -119,6 +165,14 @@ impl Config {
                 secret
             }
         };
+        let cors_allowed_origins = CorsOrigins::parse(settings.cors_allowed_origins.as_deref(), settings.env);
+        if cors_allowed_origins == CorsOrigins::Any && settings.cors_allow_credentials {
+            bail!(
+                "CORS_ALLOWED_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS=true (browsers refuse \
+                 credentials for a wildcard origin); list the origins, e.g. \
+                 CORS_ALLOWED_ORIGINS=https://app.example.com"
+            );
+        }
         if settings.access_token_ttl.is_zero() || settings.refresh_token_ttl.is_zero() {
             bail!("ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL must be longer than zero");
         }
@@ -136,6 +190,10 @@ impl Config {
                 .graphql_introspection
                 .unwrap_or(settings.env == Environment::Development),
             graphiql_assets: settings.graphiql_assets,
+            cors_allowed_origins,
+            cors_allow_credentials: settings.cors_allow_credentials,
+            request_timeout: settings.request_timeout,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -154,6 +212,10 @@ impl Config {
             login_max_failures: crate::domain::throttle::DEFAULT_MAX_FAILURES_PER_EMAIL,
             graphql_introspection: true,
             graphiql_assets: PathBuf::from("assets/graphiql"),
+            cors_allowed_origins: CorsOrigins::Any,
+            cors_allow_credentials: false,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -253,6 +315,10 @@ mod tests {
             login_max_failures: 5,
             graphql_introspection: None,
             graphiql_assets: PathBuf::from("assets/graphiql"),
+            cors_allowed_origins: None,
+            cors_allow_credentials: false,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 
@@ -264,6 +330,30 @@ mod tests {
         assert!(short.to_string().contains("shorter than 32 bytes"));
         let long = "x".repeat(32);
         assert!(Config::from_settings(settings(Environment::Production, Some(&long))).is_ok());
+    }
+
+    #[test]
+    fn wildcard_cors_with_credentials_is_refused() {
+        let mut wildcard = settings(Environment::Production, Some(&"x".repeat(32)));
+        wildcard.cors_allowed_origins = Some("*".into());
+        wildcard.cors_allow_credentials = true;
+        let error = Config::from_settings(wildcard).unwrap_err().to_string();
+        assert!(error.contains("CORS_ALLOWED_ORIGINS"), "{error}");
+        let mut listed = settings(Environment::Production, Some(&"x".repeat(32)));
+        listed.cors_allowed_origins = Some("https://a.example, https://b.example/".into());
+        listed.cors_allow_credentials = true;
+        let config = Config::from_settings(listed).unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+        let production =
+            Config::from_settings(settings(Environment::Production, Some(&"x".repeat(32)))).unwrap();
+        assert_eq!(
+            production.cors_allowed_origins,
+            CorsOrigins::List(vec![]),
+            "production allows no origin by default"
+        );
     }
 
     #[test]

@@ -14,9 +14,12 @@ use sea_orm::DbErr;
 use serde::Serialize;
 
 /// One failing input field, reported with all the others at once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field (or query parameter) as the client named it, e.g. `store_id`.
+    #[schema(example = "price")]
     pub field: String,
+    #[schema(example = "must be at least 0")]
     pub message: String,
 }
 
@@ -165,26 +168,62 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {
-        match &error {
+        if database_unavailable(&error) {
             // The pool could not hand out a connection or the server went
             // away: a client should retry, not read a driver message.
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error = %error, "database unavailable");
-                Self::ServiceUnavailable { retry_after_secs: 5 }
-            }
-            _ => Self::Internal(error.into()),
+            tracing::warn!(error = %error, "database unavailable");
+            Self::ServiceUnavailable { retry_after_secs: 5 }
+        } else {
+            Self::Internal(error.into())
         }
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// Whether a database error means "the database is unreachable or busy
+/// right now" (worth a retry) rather than "this statement is wrong".
+fn database_unavailable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => {
+                    true
+                }
+                Sqlx::Protocol(_) => true,
+                Sqlx::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    // PostgreSQL: class 08 (connection), 57P01-03 (shutdown,
+                    // cannot connect now); SQLite: 5/6 (busy/locked).
+                    code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "6"
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// An RFC 9457 problem, the body of every REST error (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status and `code` say what happened.
+    #[schema(example = "about:blank")]
     r#type: &'static str,
+    /// The status's reason phrase.
+    #[schema(example = "Not Found")]
     title: &'a str,
+    #[schema(minimum = 400, maximum = 599, example = 404)]
     status: u16,
+    /// What went wrong, for people.
+    #[schema(example = "no store with id 42")]
     detail: String,
+    #[schema(schema_with = crate::openapi::problem_code)]
     code: &'static str,
+    /// Validation errors (`422`): every failing field at once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     errors: Option<&'a [FieldError]>,
 }
 

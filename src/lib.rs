@@ -12,29 +12,26 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
+pub mod observability;
+pub mod openapi;
 pub mod rest;
 pub mod server;
 pub mod state;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware;
-use tower_http::limit::RequestBodyLimitLayer;
 
 pub use state::AppState;
 
-/// The largest request body accepted (413 beyond).
-pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+pub use observability::BODY_LIMIT_BYTES;
 
 /// The whole application as one router: the seam every test drives.
 pub fn app(state: AppState) -> Router {
-    rest::router(state.clone())
-        .merge(graphql::router(state))
-        .fallback(rest::problems::not_found)
-        .layer(middleware::from_fn(rest::problems::problem_json_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        // Also bounds bodies read as streams (GraphQL), which bypass the
-        // extractor limit above.
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+    let config = state.config.clone();
+    let routes = rest::router(state.clone())
+        .merge(graphql::router(state.clone()))
+        .merge(observability::router(state))
+        .fallback(rest::problems::not_found);
+    observability::layers(routes, &config)
 }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
-use storegate::config::{Config, Settings, redact_url};
+use storegate::config::{Config, Environment, Settings, redact_url};
 use storegate::{db, domain, graphql, server};
 use tracing_subscriber::EnvFilter;
 
@@ -51,6 +51,7 @@ enum MigrateAction {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SchemaKind {
     Graphql,
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -62,14 +63,28 @@ enum UserCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,storegate=debug"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-
     let cli = Cli::parse();
+    // Production logs are JSON lines for a log pipeline; development logs
+    // are for people.
+    let default_filter = match cli.settings.env {
+        Environment::Development => "info,storegate=debug",
+        Environment::Production => "info",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.settings.env {
+        Environment::Production => logs.json().with_current_span(true).init(),
+        Environment::Development => logs.init(),
+    }
+
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(Config::from_settings(cli.settings)?).await,
         Command::Schema { kind: SchemaKind::Graphql } => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Schema { kind: SchemaKind::Openapi } => {
+            print!("{}", storegate::openapi::to_json());
             Ok(())
         }
         Command::Migrate { action } => {

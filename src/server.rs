@@ -30,9 +30,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shown =
         if config.host == "0.0.0.0" { format!("localhost:{}", local.port()) } else { local.to_string() };
     tracing::info!(database = %redact_url(&config.database_url), "storegate listening on {local}");
-    println!("storegate is listening on http://{local}");
-    println!("  GraphiQL:   http://{shown}/graphql");
-    println!("  REST root:  http://{shown}/api/stores");
+    // A closed stdout (a supervisor that stopped reading) must not stop the
+    // server, so write errors are ignored rather than panicking in println!.
+    let banner = format!(
+        "storegate is listening on http://{local}\n  GraphiQL:   http://{shown}/graphql\n  REST root:  http://{shown}/api/stores\n  Swagger UI: http://{shown}/api/docs\n"
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
 
     let state = AppState::new(connection.clone(), config)?;
     tracing::info!(
@@ -43,8 +46,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let purge = (state.blocklist.backend() == "database")
         .then(|| DatabaseBlocklist::spawn_purge(connection.clone(), REVOCATION_PURGE_INTERVAL));
     // Client addresses feed the per-address login throttle.
+    let grace = state.config.shutdown_grace;
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    // Once a signal arrives, in-flight requests get `grace` to finish;
+    // after that the remaining connections are dropped.
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!(?grace, "shutdown grace period over; dropping unfinished requests"),
+    }
     if let Some(purge) = purge {
         purge.abort();
     }

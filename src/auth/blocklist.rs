@@ -28,6 +28,9 @@ pub trait Blocklist: Send + Sync {
 
     /// Where revocations are kept, for logs and readiness.
     fn backend(&self) -> &'static str;
+
+    /// Whether the store answers (readiness).
+    async fn ping(&self) -> Result<(), AppError>;
 }
 
 pub struct DatabaseBlocklist {
@@ -67,6 +70,10 @@ impl Blocklist for DatabaseBlocklist {
 
     fn backend(&self) -> &'static str {
         "database"
+    }
+
+    async fn ping(&self) -> Result<(), AppError> {
+        Ok(self.db.ping().await?)
     }
 }
 
@@ -137,5 +144,10 @@ impl Blocklist for RedisBlocklist {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    async fn ping(&self) -> Result<(), AppError> {
+        let mut connection = self.connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut connection).await.map(|_| ()).map_err(unavailable)
     }
 }

@@ -18,13 +18,20 @@ use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
 use crate::domain::time;
 use crate::error::AppError;
+use crate::events::{Change, ChangeKind};
+use crate::state::AppState;
 
 /// An item write (POST/PUT: every field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"name": "Tea", "price": 12.99, "store_id": 1}))]
 pub struct ItemInput {
+    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
+    #[schema(schema_with = crate::openapi::price, required = true)]
     pub price: Patch<f64>,
+    /// An existing store (an unknown id is a 422 on this field).
+    #[schema(schema_with = crate::openapi::id, required = true)]
     pub store_id: Patch<i32>,
 }
 
@@ -99,10 +106,11 @@ pub async fn for_stores(
 /// `Unauthenticated`, `FreshTokenRequired`, `Validation` (including an
 /// unknown `store_id`).
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     input: ItemInput,
 ) -> Result<item::Model, AppError> {
+    let db = &state.db;
     require_fresh(viewer)?;
     let valid = validate(db, input, WriteMode::Full, None).await?;
     let now = time::now();
@@ -114,7 +122,9 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(db).await?)
+    let created = model.insert(db).await?;
+    state.events.publish(Change::Item { kind: ChangeKind::Created, item: created.clone() });
+    Ok(created)
 }
 
 /// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
@@ -122,12 +132,13 @@ pub async fn create(
 /// # Errors
 /// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: ItemInput,
     mode: WriteMode,
 ) -> Result<item::Model, AppError> {
+    let db = &state.db;
     require_fresh(viewer)?;
     let current = get(db, id).await?;
     let valid = validate(db, input, mode, Some(&current)).await?;
@@ -136,17 +147,22 @@ pub async fn update(
     model.price_cents = Set(valid.price.cents());
     model.store_id = Set(valid.store_id);
     model.updated_at = Set(time::now());
-    Ok(model.update(db).await?)
+    let updated = model.update(db).await?;
+    state.events.publish(Change::Item { kind: ChangeKind::Updated, item: updated.clone() });
+    Ok(updated)
 }
 
 /// # Errors
 /// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
     require_admin(viewer)?;
-    let result = item::Entity::delete_by_id(id).exec(db).await?;
+    // Read first: subscribers are told what was deleted.
+    let existing = get(&state.db, id).await?;
+    let result = item::Entity::delete_by_id(id).exec(&state.db).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("item", id));
     }
+    state.events.publish(Change::Item { kind: ChangeKind::Deleted, item: existing });
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod factories;
+pub mod health;
 pub mod input;
 pub mod items;
 pub mod money;

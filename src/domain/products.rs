@@ -20,13 +20,23 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A product write (POST/PUT: every required field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(example = json!({
+    "sku": "TEA-001", "name": "Green tea", "description": "Loose leaf, 100 g", "price": 4.5, "factory_id": 1
+}))]
 pub struct ProductInput {
+    /// Unique.
+    #[schema(schema_with = crate::openapi::sku, required = true)]
     pub sku: Patch<String>,
+    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
+    #[schema(schema_with = crate::openapi::description)]
     pub description: Patch<String>,
+    #[schema(schema_with = crate::openapi::price, required = true)]
     pub price: Patch<f64>,
+    /// An existing factory (an unknown id is a 422 on this field).
+    #[schema(schema_with = crate::openapi::id, required = true)]
     pub factory_id: Patch<i32>,
 }
 

@@ -17,9 +17,12 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A store write (POST/PUT: every field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"name": "Corner Shop"}))]
 pub struct StoreInput {
+    /// Unique case-insensitively.
+    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
 }
 

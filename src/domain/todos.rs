@@ -14,21 +14,27 @@ use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_user;
 use crate::domain::time;
 use crate::error::AppError;
+use crate::events::{Change, ChangeKind};
+use crate::state::AppState;
 
 pub use entity::todo::Status as TodoStatus;
 
 /// A todo write: POST takes `title` (and may set `status`); PATCH takes
 /// either or both.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"title": "Restock the tea shelf"}))]
 pub struct TodoInput {
+    #[schema(schema_with = crate::openapi::title, required = true)]
     pub title: Patch<String>,
+    #[schema(schema_with = crate::openapi::todo_status)]
     pub status: Patch<StatusName>,
 }
 
 /// The wire names of a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = TodoStatus)]
 pub enum StatusName {
     Open,
     Completed,
@@ -101,7 +107,7 @@ pub async fn get(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> R
 /// # Errors
 /// `Unauthenticated`, `Validation`.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     input: TodoInput,
 ) -> Result<todo::Model, AppError> {
@@ -121,7 +127,9 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(db).await?)
+    let created = model.insert(&state.db).await?;
+    state.events.publish(Change::Todo { kind: ChangeKind::Created, todo: created.clone() });
+    Ok(created)
 }
 
 /// PATCH: completing sets `completed_at`; reopening clears it.
@@ -129,12 +137,12 @@ pub async fn create(
 /// # Errors
 /// `Unauthenticated`, `NotFound` (missing or someone else's), `Validation`.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: TodoInput,
 ) -> Result<todo::Model, AppError> {
-    let current = get(db, viewer, id).await?;
+    let current = get(&state.db, viewer, id).await?;
     let mut errors = FieldErrors::default();
     let title =
         trimmed(errors.required("title", input.title, WriteMode::Partial, Some(current.title.clone())));
@@ -152,21 +160,25 @@ pub async fn update(
     model.status = Set(status);
     model.completed_at = Set(completed_at);
     model.updated_at = Set(now);
-    Ok(model.update(db).await?)
+    let updated = model.update(&state.db).await?;
+    state.events.publish(Change::Todo { kind: ChangeKind::Updated, todo: updated.clone() });
+    Ok(updated)
 }
 
 /// # Errors
 /// `Unauthenticated`, `NotFound` (missing or someone else's).
-pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
-    let viewer = require_user(viewer)?;
+pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    // Read first (owner check included): subscribers are told what went.
+    let existing = get(&state.db, viewer, id).await?;
     let result = todo::Entity::delete_many()
         .filter(todo::Column::Id.eq(id))
-        .filter(todo::Column::OwnerId.eq(viewer.user_id))
-        .exec(db)
+        .filter(todo::Column::OwnerId.eq(existing.owner_id))
+        .exec(&state.db)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("todo", id));
     }
+    state.events.publish(Change::Todo { kind: ChangeKind::Deleted, todo: existing });
     Ok(())
 }
 

@@ -18,9 +18,15 @@ use crate::domain::permissions::require_user;
 use crate::error::AppError;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Deserialize)]
+/// An email and a password: sign-up and login take the same body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse"}))]
 pub struct Credentials {
+    /// Trimmed and lower-cased; sign-up requires an email address.
+    #[schema(format = Email)]
     pub email: String,
+    /// Sign-up requires at least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 

@@ -31,10 +31,14 @@ struct GraphqlState {
 pub fn router(state: AppState) -> Router {
     let schemas = build_schemas(state.clone());
     let graphiql = Arc::new(graphiql::Assets::load(&state.config.graphiql_assets));
+    let websocket = Router::new()
+        .route("/graphql/ws", get(super::subscriptions::websocket))
+        .with_state((state.clone(), schemas.limited.clone()));
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))
         .with_state(GraphqlState { app: state, schemas, graphiql })
+        .merge(websocket)
 }
 
 async fn graphiql_asset(State(state): State<GraphqlState>, file: axum::extract::Path<String>) -> Response {
@@ -128,12 +132,31 @@ async fn run(
     viewer: Option<Viewer>,
     client: ClientAddr,
 ) -> async_graphql::Response {
+    let introspection = is_introspection_only(&mut request);
     let schema = match &state.schemas.introspection {
-        Some(introspection) if is_introspection_only(&mut request) => introspection,
+        Some(schema) if introspection => schema,
         _ => &state.schemas.limited,
     };
+    let name = operation_name(&mut request);
+    crate::observability::record_graphql_operation(
+        name.as_deref(),
+        if introspection { "introspection" } else { "operation" },
+    );
     let request = loaders::install(request.data(viewer).data(client), &state.app.db);
     schema.execute(request).await
+}
+
+/// The operation's name: the one asked for, or the document's only one.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    let document = request.parsed_query().ok()?;
+    let mut operations = document.operations.iter();
+    match (operations.next(), operations.next()) {
+        (Some((name, _)), None) => name.map(|n| n.to_string()),
+        _ => None,
+    }
 }
 
 /// Whether the operation selects only `__schema`, `__type` or `__typename`

@@ -36,12 +36,15 @@ impl Item {
 
     /// The item's store (batched across items).
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
-        let loader = ctx.data_unchecked::<Cached<StoreById>>();
-        loader
-            .load_one(self.0.store_id)
-            .await?
-            .map(Store)
-            .ok_or_else(|| AppError::not_found("store", self.0.store_id).into())
+        // Subscriptions have no per-request loaders: read directly there.
+        match ctx.data_opt::<Cached<StoreById>>() {
+            Some(loader) => loader
+                .load_one(self.0.store_id)
+                .await?
+                .map(Store)
+                .ok_or_else(|| AppError::not_found("store", self.0.store_id).into()),
+            None => Ok(Store(crate::domain::stores::get(&state(ctx).db, self.0.store_id).await?)),
+        }
     }
 
     async fn created_at(&self) -> DateTime {
@@ -115,7 +118,7 @@ impl ItemMutation {
             price: Patch::Value(input.price),
             store_id: patch_id(MaybeUndefined::Value(input.store_id)),
         };
-        Ok(Item(items::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Item(items::create(state(ctx), viewer(ctx), input).await?))
     }
 
     /// Changes the fields given; needs a fresh token.
@@ -131,13 +134,13 @@ impl ItemMutation {
             price: patch(input.price),
             store_id: patch_id(input.store_id),
         };
-        Ok(Item(items::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Item(items::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Admins only.
     async fn delete_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("item", id.as_str()))?;
-        items::delete(&state(ctx).db, viewer(ctx), id).await?;
+        items::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }
 }

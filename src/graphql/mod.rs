@@ -11,10 +11,11 @@ pub mod loaders;
 pub mod products;
 pub mod scalars;
 pub mod stores;
+pub mod subscriptions;
 pub mod todos;
 pub mod users;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::state::AppState;
 
@@ -38,11 +39,11 @@ pub struct Mutation(
     todos::TodoMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The schema without state: enough to print the SDL.
-pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
+    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
 }
 
 /// How deep an ordinary operation may nest (API.md §4).

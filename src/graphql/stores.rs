@@ -27,8 +27,10 @@ impl Store {
 
     /// Every item of the store, by id (batched across stores).
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
-        let loader = ctx.data_unchecked::<Cached<ItemsByStore>>();
-        let items = loader.load_one(self.0.id).await?.unwrap_or_default();
+        let items = match ctx.data_opt::<Cached<ItemsByStore>>() {
+            Some(loader) => loader.load_one(self.0.id).await?.unwrap_or_default(),
+            None => crate::domain::items::for_store(&state(ctx).db, self.0.id).await?,
+        };
         Ok(items.into_iter().map(Item).collect())
     }
 

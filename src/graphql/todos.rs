@@ -112,7 +112,7 @@ impl TodoMutation {
             title: Patch::Value(input.title),
             status: Patch::from_option(input.status.map(StatusName::from)),
         };
-        Ok(Todo(todos::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Todo(todos::create(state(ctx), viewer(ctx), input).await?))
     }
 
     /// Completing sets `completedAt`; reopening clears it.
@@ -125,12 +125,12 @@ impl TodoMutation {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
         let input =
             TodoInput { title: patch(input.title), status: patch(input.status).map(StatusName::from) };
-        Ok(Todo(todos::update(&state(ctx).db, viewer(ctx), id, input).await?))
+        Ok(Todo(todos::update(state(ctx), viewer(ctx), id, input).await?))
     }
 
     async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
-        todos::delete(&state(ctx).db, viewer(ctx), id).await?;
+        todos::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }
 }

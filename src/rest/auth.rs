@@ -1,11 +1,14 @@
 //! `/api/auth`: sign-up, login and the current user.
 
+use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Required};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, ClientAddr, JsonBody};
 use super::responses::created;
@@ -13,30 +16,55 @@ use crate::auth::viewer::bearer_token;
 use crate::domain::time;
 use crate::domain::users::{self, Credentials, User};
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::state::AppState;
 
 /// Routes that take the caller's access token (checked by the REST
 /// authentication layer).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/signup", post(signup))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me));
+    // `#[utoipa::path]` marks every request body required (or nullable, for
+    // an `Option`); logout's may be left out altogether.
+    if let Some(RefOr::T(body)) = router
+        .get_openapi_mut()
+        .paths
+        .paths
+        .get_mut("/logout")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|operation| operation.request_body.as_mut())
+    {
+        body.required = Some(Required::False);
+    }
+    router
 }
 
 /// `/api/auth/refresh` presents a *refresh* token as its bearer, so it sits
 /// outside the layer that insists on access tokens and checks its own.
-pub fn refresh_router() -> Router<AppState> {
-    Router::new().route("/refresh", post(refresh))
+pub fn refresh_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(refresh))
 }
 
-#[derive(Serialize)]
+/// A user account (never its password).
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    /// Lower-cased.
+    #[schema(format = Email, example = "ada@example.com")]
     email: String,
+    /// `["user"]`, or `["user", "admin"]` for admins.
+    #[schema(value_type = Vec<RoleName>, example = json!(["user"]))]
     roles: Vec<String>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -46,14 +74,62 @@ impl From<User> for UserBody {
     }
 }
 
-#[derive(Serialize)]
+/// A role's name.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the strings of `UserBody::roles`.
+#[schema(as = Role, rename_all = "lowercase")]
+enum RoleName {
+    User,
+    Admin,
+}
+
+/// The tokens a login hands out.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Tokens)]
 struct TokenBody {
+    /// A fresh access token (JWT, HS256): send it as `Authorization: Bearer <token>`.
+    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     access_token: String,
+    /// A refresh token (JWT): `POST /api/auth/refresh` trades it for a new access token.
+    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     refresh_token: String,
+    #[schema(value_type = TokenType)]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(minimum = 0, example = 900)]
     expires_in: u64,
 }
 
+/// Always `Bearer`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the constant `token_type`.
+enum TokenType {
+    Bearer,
+}
+
+/// Sign up
+///
+/// Creates an account with the `user` role. The email is trimmed and lower-cased; the
+/// password must have at least 8 characters. The account is read back with
+/// `GET /api/auth/me` (the `Location`) once logged in.
+#[utoipa::path(
+    post,
+    path = "/signup",
+    tag = "auth",
+    operation_id = "signup",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The new account", body = UserBody,
+            headers(("Location" = String, description = "`/api/auth/me`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn signup(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<Credentials>,
@@ -63,6 +139,28 @@ async fn signup(
     Ok(created("/api/auth/me".into(), UserBody::from(user)))
 }
 
+/// Log in
+///
+/// Trades an email and password for a fresh access token and a refresh token. An unknown
+/// email and a wrong password get the same 401. Failed attempts are throttled per email and
+/// per client address (429 with `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "The tokens", body = TokenBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -78,13 +176,37 @@ async fn login(
     .into_response())
 }
 
-#[derive(Serialize)]
+/// A new access token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AccessToken)]
 struct AccessTokenBody {
+    /// An access token that is *not* fresh: item and product writes need a login.
+    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     access_token: String,
+    #[schema(value_type = TokenType)]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(minimum = 0, example = 900)]
     expires_in: u64,
 }
 
+/// Refresh the access token
+///
+/// Send the *refresh* token from login as the bearer (`Authorization: Bearer <refresh
+/// token>`); the answer is a new access token, not fresh. Roles are read anew, so an admin
+/// grant takes effect here.
+#[utoipa::path(
+    post,
+    path = "/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    security(("refreshToken" = [])),
+    responses(
+        (status = 200, description = "A new access token", body = AccessTokenBody),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -97,12 +219,36 @@ async fn refresh(
     Ok(Json(AccessTokenBody { access_token: access.token, token_type: "Bearer", expires_in }))
 }
 
-#[derive(Default, Deserialize)]
+/// What logout may also revoke.
+#[derive(Default, Deserialize, ToSchema)]
 struct LogoutBody {
+    /// The caller's refresh token, to revoke as well (anything else is a 422 on this field).
+    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     refresh_token: Option<String>,
 }
 
-/// The body is optional: `{"refresh_token": "..."}` revokes that token too.
+/// Log out
+///
+/// Revokes the access token presented (until it would have expired) and, when the optional
+/// body names it, the caller's refresh token too. Send no body (and no `Content-Type`) to
+/// revoke the access token only.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "auth",
+    operation_id = "logout",
+    request_body(content = LogoutBody, description = "Optional: the refresh token to revoke too"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,6 +264,19 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The current user
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = UserBody),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserBody>, AppError> {
     Ok(Json(users::me(&state.db, caller.viewer()).await?.into()))
 }

@@ -70,7 +70,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// A resource id from the path. Anything that is not a non-negative 32-bit
 /// integer names no resource: 404.
-pub struct Id(pub i32);
+#[derive(utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct Id(
+    /// The resource's id (anything but a non-negative 32-bit integer names none: 404).
+    #[param(minimum = 0, maximum = 2147483647, example = 1)]
+    pub i32,
+);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = AppError;
@@ -110,23 +116,64 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(AppError::BadRequest("the request body must be a JSON object".into()));
         }
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data if path != "." => {
-                    AppError::Validation(vec![FieldError::new(path, type_message(&inner))])
-                }
-                serde_json::error::Category::Data => AppError::BadRequest(format!(
-                    "the request body must be a JSON object: {}",
-                    type_message(&inner)
-                )),
-                _ => AppError::BadRequest(format!("malformed JSON: {inner}")),
-            }
-        })?;
-        Ok(JsonBody(value))
+        match parse(&bytes) {
+            Ok(value) => Ok(JsonBody(value)),
+            // JSON has one kind of number, and to JSON Schema (so to the
+            // OpenAPI document) `2080.0` is an integer; serde reads it as a
+            // float and refuses it for an integer field. Only when the body
+            // is refused, and only if that is why, read it again with such
+            // numbers written as integers.
+            Err(error) => integral_floats_as_integers(&bytes)
+                .and_then(|value| serde_path_to_error::deserialize(value).ok())
+                .map(JsonBody)
+                .ok_or(error),
+        }
     }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => {
+                AppError::Validation(vec![FieldError::new(path, type_message(&inner))])
+            }
+            serde_json::error::Category::Data => AppError::BadRequest(format!(
+                "the request body must be a JSON object: {}",
+                type_message(&inner)
+            )),
+            _ => AppError::BadRequest(format!("malformed JSON: {inner}")),
+        }
+    })
+}
+
+/// The body with every number that has a zero fraction (`2080.0`, `1e3`)
+/// written as an integer; `None` if it has none (or is not JSON).
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+                match number.as_f64() {
+                    Some(float) if float.fract() == 0.0 && float.abs() < 9.0e15 => {
+                        *value = serde_json::Value::from(float as i64);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            serde_json::Value::Array(list) => {
+                list.iter_mut().fold(false, |changed, item| walk(item) | changed)
+            }
+            serde_json::Value::Object(map) => {
+                map.values_mut().fold(false, |changed, item| walk(item) | changed)
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value).then_some(value)
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -145,7 +192,7 @@ fn type_message(error: &serde_json::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_json;
+    use super::{integral_floats_as_integers, is_json};
 
     #[test]
     fn json_media_types_are_recognised() {
@@ -154,5 +201,13 @@ mod tests {
         assert!(is_json("application/merge-patch+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json(""));
+    }
+
+    #[test]
+    fn integral_floats_are_read_as_integers_only_when_present() {
+        let value = integral_floats_as_integers(br#"{"year": 2080.0, "list": [1e3, 1.5], "price": 12.99}"#);
+        assert_eq!(value, Some(serde_json::json!({"year": 2080, "list": [1000, 1.5], "price": 12.99})));
+        assert_eq!(integral_floats_as_integers(br#"{"year": 2080, "price": 12.99}"#), None);
+        assert_eq!(integral_floats_as_integers(b"not json"), None);
     }
 }

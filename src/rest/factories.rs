@@ -1,42 +1,65 @@
 //! `/api/factories`.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::factory;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
 use crate::domain::time;
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(show).put(replace).patch(update).delete(remove))
+/// The documented names of a page of factories and of a PATCH body.
+type FactoryPage = Collection<FactoryBody>;
+type FactoryPatch = Partial<FactoryInput>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, replace, update, remove))
 }
 
-#[derive(Serialize)]
+/// A factory.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Factory)]
 pub struct FactoryBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    #[schema(min_length = 1, max_length = 80, example = "Hsinchu Works")]
     name: String,
+    #[schema(min_length = 1, max_length = 200, example = "1 Science Park Road")]
     address: String,
+    #[schema(min_length = 1, max_length = 80, example = "Hsinchu")]
     city: String,
+    #[schema(min_length = 1, max_length = 80, example = "Taiwan")]
     country: String,
+    #[schema(required = true, min_length = 1, max_length = 40, example = "+886-3-555-0100")]
     phone: Option<String>,
+    #[schema(required = true, format = Email, example = "plant@example.com")]
     email: Option<String>,
+    #[schema(required = true, minimum = 1800, maximum = 2100, example = 1987)]
     established_year: Option<i32>,
+    /// Units per month.
+    #[schema(required = true, minimum = 0, example = 12000)]
     capacity_per_month: Option<i32>,
+    #[schema(max_items = 50, example = json!(["ISO 9001"]))]
     certifications: Vec<String>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -59,6 +82,25 @@ impl From<factory::Model> for FactoryBody {
     }
 }
 
+/// List factories
+///
+/// One page of factories in ascending id order. Reads need no token.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "factories",
+    operation_id = "listFactories",
+    params(PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of factories", body = FactoryPage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -69,10 +111,47 @@ async fn list(
     Ok(collection(&uri, page.map(FactoryBody::from), next))
 }
 
+/// Get a factory
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "factories",
+    operation_id = "getFactory",
+    params(Id),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The factory", body = FactoryBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<FactoryBody>, AppError> {
     Ok(Json(factories::get(&state.db, id).await?.into()))
 }
 
+/// Create a factory
+///
+/// Admins only. The body of the answer equals a later `GET`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "factories",
+    operation_id = "createFactory",
+    request_body = FactoryInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = FactoryBody,
+            headers(("Location" = String, description = "`/api/factories/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,6 +161,29 @@ async fn create(
     Ok(created(format!("/api/factories/{}", factory.id), FactoryBody::from(factory)))
 }
 
+/// Replace a factory
+///
+/// Admins only; the required fields must be present, and optional ones left out are cleared.
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "factories",
+    operation_id = "replaceFactory",
+    params(Id),
+    request_body = FactoryInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The factory as it is now", body = FactoryBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -91,6 +193,29 @@ async fn replace(
     Ok(Json(factories::update(&state.db, caller.viewer(), id, input, WriteMode::Full).await?.into()))
 }
 
+/// Update a factory
+///
+/// Admins only; only the fields present change.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "factories",
+    operation_id = "updateFactory",
+    params(Id),
+    request_body = FactoryPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The factory as it is now", body = FactoryBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,6 +225,25 @@ async fn update(
     Ok(Json(factories::update(&state.db, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
 }
 
+/// Delete a factory
+///
+/// Admins only; a factory that still has products is a 409 (never a silent cascade).
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "factories",
+    operation_id = "deleteFactory",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
     factories::delete(&state.db, caller.viewer(), id).await?;
     Ok(StatusCode::NO_CONTENT)

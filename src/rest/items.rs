@@ -1,36 +1,53 @@
 //! `/api/items`.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::item;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{PageParams, collection, created, id_filter};
+use super::responses::{Collection, PageParams, collection, created, id_filter};
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
 use crate::domain::{Money, time};
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(show).put(replace).patch(update).delete(remove))
+/// The documented names of a page of items and of a PATCH body.
+type ItemPage = Collection<ItemBody>;
+type ItemPatch = Partial<ItemInput>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, replace, update, remove))
 }
 
-#[derive(Serialize)]
+/// An item.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Item)]
 pub struct ItemBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    #[schema(min_length = 1, max_length = 80, example = "Tea")]
     name: String,
+    #[schema(schema_with = crate::openapi::price_out)]
     price: f64,
+    /// The store that holds it.
+    #[schema(schema_with = crate::openapi::id)]
     store_id: i32,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -47,13 +64,36 @@ impl From<item::Model> for ItemBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
+    /// Only the items of this store (any 32-bit integer; anything else is a 422 on `store_id`).
+    #[param(value_type = Option<i32>, minimum = -2147483648, maximum = 2147483647, example = 1)]
     store_id: Option<String>,
 }
 
+/// List items
+///
+/// One page of items in ascending id order, optionally of one store. Reads need no token.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "items",
+    operation_id = "listItems",
+    params(PageParams, ListParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of items", body = ItemPage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -65,38 +105,137 @@ async fn list(
     Ok(collection(&uri, page.map(ItemBody::from), next))
 }
 
+/// Get an item
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "items",
+    operation_id = "getItem",
+    params(Id),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The item", body = ItemBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody>, AppError> {
     Ok(Json(items::get(&state.db, id).await?.into()))
 }
 
+/// Create an item
+///
+/// Any signed-in user with a fresh token (straight from login). The body of the answer
+/// equals a later `GET`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "items",
+    operation_id = "createItem",
+    request_body = ItemInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ItemBody,
+            headers(("Location" = String, description = "`/api/items/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Response, AppError> {
-    let item = items::create(&state.db, caller.viewer(), input).await?;
+    let item = items::create(&state, caller.viewer(), input).await?;
     Ok(created(format!("/api/items/{}", item.id), ItemBody::from(item)))
 }
 
+/// Replace an item
+///
+/// Any signed-in user with a fresh token; every field is required.
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "items",
+    operation_id = "replaceItem",
+    params(Id),
+    request_body = ItemInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The item as it is now", body = ItemBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state.db, caller.viewer(), id, input, WriteMode::Full).await?.into()))
+    Ok(Json(items::update(&state, caller.viewer(), id, input, WriteMode::Full).await?.into()))
 }
 
+/// Update an item
+///
+/// Any signed-in user with a fresh token; only the fields present change.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "items",
+    operation_id = "updateItem",
+    params(Id),
+    request_body = ItemPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The item as it is now", body = ItemBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state.db, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
+    Ok(Json(items::update(&state, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
 }
 
+/// Delete an item
+///
+/// Admins only.
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "items",
+    operation_id = "deleteItem",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    items::delete(&state.db, caller.viewer(), id).await?;
+    items::delete(&state, caller.viewer(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,44 +1,66 @@
 //! `/api/products`. A product shows only its factory's id and name; the
 //! full factory is `GET /api/factories/{id}`.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{PageParams, collection, created, id_filter};
+use super::responses::{Collection, PageParams, collection, created, id_filter};
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductInput, ProductRow};
 use crate::domain::{Money, time};
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(show).put(replace).patch(update).delete(remove))
+/// The documented names of a page of products and of a PATCH body.
+type ProductPage = Collection<ProductBody>;
+type ProductPatch = Partial<ProductInput>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, replace, update, remove))
 }
 
-#[derive(Serialize)]
+/// A product, with its factory's id and name (the full factory is
+/// `GET /api/factories/{id}`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Product)]
 pub struct ProductBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    /// Unique.
+    #[schema(min_length = 1, max_length = 64, example = "TEA-001")]
     sku: String,
+    #[schema(min_length = 1, max_length = 80, example = "Green tea")]
     name: String,
+    #[schema(required = true, max_length = 2000, example = "Loose leaf, 100 g")]
     description: Option<String>,
+    #[schema(schema_with = crate::openapi::price_out)]
     price: f64,
     factory: FactorySummary,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Serialize)]
+/// The factory that makes a product: its id and name only.
+#[derive(Serialize, ToSchema)]
 struct FactorySummary {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    #[schema(min_length = 1, max_length = 80, example = "Hsinchu Works")]
     name: String,
 }
 
@@ -58,13 +80,36 @@ impl From<ProductRow> for ProductBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
+    /// Only the products of this factory (any 32-bit integer; anything else is a 422 on `factory_id`).
+    #[param(value_type = Option<i32>, minimum = -2147483648, maximum = 2147483647, example = 1)]
     factory_id: Option<String>,
 }
 
+/// List products
+///
+/// One page of products in ascending id order, optionally of one factory. Reads need no token.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "products",
+    operation_id = "listProducts",
+    params(PageParams, ListParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of products", body = ProductPage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -76,10 +121,48 @@ async fn list(
     Ok(collection(&uri, page.map(ProductBody::from), next))
 }
 
+/// Get a product
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "products",
+    operation_id = "getProduct",
+    params(Id),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The product", body = ProductBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ProductBody>, AppError> {
     Ok(Json(products::get(&state.db, id).await?.into()))
 }
 
+/// Create a product
+///
+/// Any signed-in user with a fresh token (straight from login). The body of the answer
+/// equals a later `GET`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "products",
+    operation_id = "createProduct",
+    request_body = ProductInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ProductBody,
+            headers(("Location" = String, description = "`/api/products/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,6 +172,30 @@ async fn create(
     Ok(created(format!("/api/products/{}", row.product.id), ProductBody::from(row)))
 }
 
+/// Replace a product
+///
+/// Any signed-in user with a fresh token; the required fields must be present, and a
+/// `description` left out is cleared.
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "products",
+    operation_id = "replaceProduct",
+    params(Id),
+    request_body = ProductInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The product as it is now", body = ProductBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,6 +205,29 @@ async fn replace(
     Ok(Json(products::update(&state.db, caller.viewer(), id, input, WriteMode::Full).await?.into()))
 }
 
+/// Update a product
+///
+/// Any signed-in user with a fresh token; only the fields present change.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "products",
+    operation_id = "updateProduct",
+    params(Id),
+    request_body = ProductPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The product as it is now", body = ProductBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +237,24 @@ async fn update(
     Ok(Json(products::update(&state.db, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
 }
 
+/// Delete a product
+///
+/// Admins only.
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "products",
+    operation_id = "deleteProduct",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
     products::delete(&state.db, caller.viewer(), id).await?;
     Ok(StatusCode::NO_CONTENT)

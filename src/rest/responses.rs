@@ -5,6 +5,10 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::domain::Page;
 use crate::domain::pagination::PageRequest;
@@ -19,10 +23,47 @@ pub fn created<T: Serialize>(location: String, body: T) -> Response {
     response
 }
 
+/// A page of a collection. Its schema is named after the row's: the page
+/// of `Store` is `StorePage`.
 #[derive(Serialize)]
-struct Collection<T> {
+pub struct Collection<T> {
     data: Vec<T>,
     next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> PartialSchema for Collection<T> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property(
+                "data",
+                ArrayBuilder::new()
+                    .items(RefOr::Ref(Ref::from_schema_name(T::name())))
+                    .description(Some("At most `limit` rows, in ascending id order")),
+            )
+            .required("data")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type::<SchemaType>([Type::String, Type::Null].into_iter().collect())
+                    .description(Some(
+                        "Pass as `?cursor=` for the next page (the `Link` header has that URL); \
+                         `null` on the last page",
+                    )),
+            )
+            .required("next_cursor")
+            .into()
+    }
+}
+
+impl<T: ToSchema> ToSchema for Collection<T> {
+    fn name() -> Cow<'static, str> {
+        format!("{}Page", T::name()).into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 /// A page as `{data, next_cursor}`, with `Link: <…>; rel="next"` keeping the
@@ -48,9 +89,14 @@ fn next_link(uri: &Uri, cursor: &str) -> Option<HeaderValue> {
 
 /// The query parameters every collection takes, as text so that a bad
 /// value becomes a 422 on that field rather than a generic 400.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Rows per page, 1 to 100 (default 20); anything else is a 422 on `limit`.
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page. Opaque: only cursors this
+    /// server issued are accepted (anything else is a 422 on `cursor`).
     pub cursor: Option<String>,
 }
 

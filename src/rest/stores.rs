@@ -1,34 +1,49 @@
 //! `/api/stores`.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::{item, store};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::input::WriteMode;
 use crate::domain::stores::{self, StoreInput};
 use crate::domain::{Money, time};
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(show).put(replace).patch(update).delete(remove))
+/// The documented names of a page of stores and of a PATCH body.
+type StorePage = Collection<StoreBody>;
+type StorePatch = Partial<StoreInput>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, replace, update, remove))
 }
 
-#[derive(Serialize)]
+/// A store, as lists show it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Store)]
 pub struct StoreBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    /// Unique case-insensitively.
+    #[schema(min_length = 1, max_length = 80, example = "Corner Shop")]
     name: String,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -39,17 +54,22 @@ impl From<store::Model> for StoreBody {
 }
 
 /// A store as `GET /api/stores/{id}` shows it: with its items.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct StoreDetail {
     #[serde(flatten)]
     store: StoreBody,
+    /// All of the store's items, in ascending id order.
     items: Vec<ItemSummary>,
 }
 
-#[derive(Serialize)]
+/// An item as its store shows it (the full item is `GET /api/items/{id}`).
+#[derive(Serialize, ToSchema)]
 struct ItemSummary {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    #[schema(min_length = 1, max_length = 80, example = "Tea")]
     name: String,
+    #[schema(schema_with = crate::openapi::price_out)]
     price: f64,
 }
 
@@ -67,6 +87,25 @@ fn location(id: i32) -> String {
     format!("/api/stores/{id}")
 }
 
+/// List stores
+///
+/// One page of stores in ascending id order. Reads need no token.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "stores",
+    operation_id = "listStores",
+    params(PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of stores", body = StorePage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -77,11 +116,50 @@ async fn list(
     Ok(collection(&uri, page.map(StoreBody::from), next))
 }
 
+/// Get a store
+///
+/// The store with all of its items.
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "stores",
+    operation_id = "getStore",
+    params(Id),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The store with its items", body = StoreDetail),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<StoreDetail>, AppError> {
     let (store, items) = stores::get_with_items(&state.db, id).await?;
     Ok(Json(detail(store, items)))
 }
 
+/// Create a store
+///
+/// Any signed-in user. The body of the answer equals a later `GET`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "stores",
+    operation_id = "createStore",
+    request_body = StoreInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = StoreDetail,
+            headers(("Location" = String, description = "`/api/stores/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,6 +170,29 @@ async fn create(
     Ok(created(location(store.id), detail(store, Vec::new())))
 }
 
+/// Replace a store
+///
+/// Any signed-in user; every field is required.
+#[utoipa::path(
+    put,
+    path = "/{id}",
+    tag = "stores",
+    operation_id = "replaceStore",
+    params(Id),
+    request_body = StoreInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The store as it is now", body = StoreDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -101,6 +202,29 @@ async fn replace(
     write(state, caller, id, input, WriteMode::Full).await
 }
 
+/// Update a store
+///
+/// Any signed-in user; only the fields present change.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "stores",
+    operation_id = "updateStore",
+    params(Id),
+    request_body = StorePatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The store as it is now", body = StoreDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,6 +246,24 @@ async fn write(
     Ok(Json(detail(store, items)))
 }
 
+/// Delete a store
+///
+/// Admins only; the store's items go with it.
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "stores",
+    operation_id = "deleteStore",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its items"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
     stores::delete(&state.db, caller.viewer(), id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,35 +1,54 @@
 //! `/api/todos`: the caller's own todos.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::todo;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::time;
-use crate::domain::todos::{self, TodoInput, parse_status, status_name};
+use crate::domain::todos::{self, StatusName, TodoInput, parse_status, status_name};
 use crate::error::AppError;
+use crate::openapi::{
+    BadRequest, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// The documented names of a page of todos and of a PATCH body.
+type TodoPage = Collection<TodoBody>;
+type TodoPatch = Partial<TodoInput>;
+
+pub fn router() -> OpenApiRouter<AppState> {
     // No DELETE on the collection: axum answers 405 with `Allow: GET,HEAD,POST`.
-    Router::new().route("/", get(list).post(create)).route("/{id}", get(show).patch(update).delete(remove))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, remove))
 }
 
-#[derive(Serialize)]
+/// A todo of the caller's.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Todo)]
 pub struct TodoBody {
+    #[schema(schema_with = crate::openapi::id)]
     id: i32,
+    #[schema(min_length = 1, max_length = 200, example = "Restock the tea shelf")]
     title: String,
+    #[schema(value_type = StatusName)]
     status: &'static str,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(schema_with = crate::openapi::timestamp)]
     updated_at: chrono::DateTime<chrono::Utc>,
+    /// When it was completed; `null` while open.
     #[serde(serialize_with = "time::serialize_option")]
+    #[schema(schema_with = crate::openapi::timestamp_or_null, required = true)]
     completed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -46,13 +65,36 @@ impl From<todo::Model> for TodoBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
+    /// Only the todos with this status (anything else is a 422 on `status`).
+    #[param(value_type = Option<StatusName>)]
     status: Option<String>,
 }
 
+/// List your todos
+///
+/// One page of the caller's todos in ascending id order, optionally of one status.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "todos",
+    operation_id = "listTodos",
+    params(PageParams, ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's todos", body = TodoPage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -65,29 +107,104 @@ async fn list(
     Ok(collection(&uri, page.map(TodoBody::from), next))
 }
 
+/// Get one of your todos
+///
+/// Another user's todo does not exist for you: 404.
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "todos",
+    operation_id = "getTodo",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The todo", body = TodoBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<TodoBody>, AppError> {
     Ok(Json(todos::get(&state.db, caller.viewer(), id).await?.into()))
 }
 
+/// Create a todo
+///
+/// The body of the answer equals a later `GET`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "todos",
+    operation_id = "createTodo",
+    request_body = TodoInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = TodoBody,
+            headers(("Location" = String, description = "`/api/todos/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(input): JsonBody<TodoInput>,
 ) -> Result<Response, AppError> {
-    let todo = todos::create(&state.db, caller.viewer(), input).await?;
+    let todo = todos::create(&state, caller.viewer(), input).await?;
     Ok(created(format!("/api/todos/{}", todo.id), TodoBody::from(todo)))
 }
 
+/// Update one of your todos
+///
+/// Only the fields present change; completing sets `completed_at`, reopening clears it.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "todos",
+    operation_id = "updateTodo",
+    params(Id),
+    request_body = TodoPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The todo as it is now", body = TodoBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<TodoInput>,
 ) -> Result<Json<TodoBody>, AppError> {
-    Ok(Json(todos::update(&state.db, caller.viewer(), id, input).await?.into()))
+    Ok(Json(todos::update(&state, caller.viewer(), id, input).await?.into()))
 }
 
+/// Delete one of your todos
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "todos",
+    operation_id = "deleteTodo",
+    params(Id),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    todos::delete(&state.db, caller.viewer(), id).await?;
+    todos::delete(&state, caller.viewer(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

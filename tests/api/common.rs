@@ -127,6 +127,11 @@ impl TestApp {
         Self { router: app(state.clone()), statements, db: connection, state, url, schema, _guard: guard }
     }
 
+    /// The PostgreSQL schema this test runs in (`None` on SQLite).
+    pub fn schema_name(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// Runs `request` and returns its response with the number of SQL
     /// statements it cost.
     pub async fn counting(&self, request: impl std::future::Future<Output = Res>) -> (Res, usize) {

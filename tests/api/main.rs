@@ -4,10 +4,13 @@
 mod auth;
 mod catalog;
 mod common;
+mod faults;
 mod graphql_http;
 mod http_errors;
 mod items;
+mod operations;
 mod parity;
 mod stores;
+mod subscriptions;
 mod todos;
 mod tokens;

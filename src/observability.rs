@@ -1,0 +1,218 @@
+//! What operators see: `/healthz`, `/readyz`, Prometheus `/metrics`, a
+//! request id on every request (in logs and problem bodies), tracing spans,
+//! and the protective layers (CORS, compression, timeout, body limit).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{Config, CorsOrigins};
+use crate::domain::health;
+use crate::error::PROBLEM_JSON;
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The largest request body accepted (413 beyond).
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: 200 when every check passes, else 503 with `Retry-After`;
+/// the body names each check either way.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let readiness = health::readiness(&state.db, state.blocklist.as_ref()).await;
+    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if readiness.ready { "ready" } else { "unavailable" },
+        "checks": readiness.checks,
+    });
+    let mut response = (status, Json(body)).into_response();
+    if !readiness.ready {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// One recorder per process (the `metrics` facade is global).
+fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first; then ours
+        // still renders, just without the other's metrics.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let handle = prometheus();
+    handle.run_upkeep();
+    match state.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            record_pool(pool.size(), pool.num_idle());
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = state.db.get_sqlite_connection_pool();
+            record_pool(pool.size(), pool.num_idle());
+        }
+        _ => {}
+    }
+    let mut response = handle.render().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    response
+}
+
+fn record_pool(size: u32, idle: usize) {
+    let size = f64::from(size);
+    let idle = idle as f64;
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+}
+
+/// Distinct operation names tracked before the rest count as `other`:
+/// clients choose names, and unbounded label values would grow memory.
+const MAX_OPERATION_NAMES: usize = 500;
+
+/// Counts a GraphQL operation by name and type.
+pub fn record_graphql_operation(name: Option<&str>, kind: &'static str) {
+    static SEEN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    let name = match name {
+        None => "anonymous".to_string(),
+        Some(name) => {
+            let mut seen =
+                SEEN.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if seen.contains(name) || (seen.len() < MAX_OPERATION_NAMES && name.len() <= 64) {
+                seen.insert(name.to_string());
+                name.to_string()
+            } else {
+                "other".to_string()
+            }
+        }
+    };
+    metrics::counter!("graphql_operations_total", "operation" => name, "type" => kind).increment(1);
+}
+
+/// Request count and latency per route and status.
+async fn track(request: Request, next: Next) -> Response {
+    prometheus();
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Adds the request id to problem bodies, so a client can quote it.
+async fn request_id_in_problems(request: Request, next: Next) -> Response {
+    let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes() == PROBLEM_JSON.as_bytes());
+    let Some(id) = id.filter(|_| is_problem) else { return response };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut problem)) => {
+            problem.insert("request_id".into(), id.into());
+            parts.headers.remove(header::CONTENT_LENGTH);
+            serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec())
+        }
+        _ => bytes.to_vec(),
+    };
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = match &config.cors_allowed_origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+        .expose_headers([
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            REQUEST_ID,
+        ])
+        .allow_credentials(config.cors_allow_credentials)
+        .max_age(Duration::from_secs(600))
+}
+
+/// Wraps the routes in every cross-cutting layer, outermost last.
+pub fn layers(router: Router, config: &Config) -> Router {
+    router
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // Also bounds bodies read as streams (GraphQL), which bypass the
+        // extractor limit above.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        // A request that outlives the timeout gets a 503, never a hung
+        // connection.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        // Bare errors from the layers above (413, 503, 405, 404) become
+        // problem+json.
+        .layer(middleware::from_fn(crate::rest::problems::problem_json_errors))
+        .layer(middleware::from_fn(request_id_in_problems))
+        .layer(CompressionLayer::new())
+        .layer(cors(config))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

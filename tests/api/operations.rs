@@ -1,0 +1,110 @@
+//! What operators rely on: health and readiness, metrics, request ids in
+//! responses and problem bodies, CORS and compression.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+use storegate::config::CorsOrigins;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn health_and_readiness_name_their_checks() {
+    let app = TestApp::new().await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body, json!({ "status": "ok" }));
+
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert_eq!(ready.body["status"], "ready");
+    let names: Vec<&str> =
+        ready.body["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["database", "migrations"]);
+
+    let with_dead_redis = TestApp::with_config(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
+    let unready = with_dead_redis.get("/readyz", None).await;
+    assert_eq!(unready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(unready.header("retry-after").is_some());
+    let redis =
+        unready.body["checks"].as_array().unwrap().iter().find(|c| c["name"] == "redis").unwrap().clone();
+    assert_eq!(redis["ok"], false);
+    assert_eq!(with_dead_redis.get("/healthz", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_pool_use_and_graphql_operations() {
+    let app = TestApp::new().await;
+    app.get("/api/stores", None).await;
+    app.get("/api/stores/12345", None).await;
+    app.gql("query ListStores { stores { nodes { id } } }", json!({}), None).await;
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+    let text = &metrics.text;
+    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/stores",status="200"}"#), "{text}");
+    assert!(text.contains(r#"route="/api/stores/{id}",status="404""#), "{text}");
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains(r#"db_pool_connections{state="in_use"}"#), "{text}");
+    assert!(text.contains(r#"graphql_operations_total{operation="ListStores",type="operation"}"#), "{text}");
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_problems_quote_it() {
+    let app = TestApp::new().await;
+    let generated = app.get("/api/stores", None).await;
+    let id = generated.header("x-request-id").unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+
+    let request = Request::builder()
+        .uri("/api/stores/999")
+        .header("x-request-id", "trace-me-42")
+        .body(Body::empty())
+        .unwrap();
+    let problem = app.send(request).await;
+    problem.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(problem.header("x-request-id"), Some("trace-me-42"), "propagated");
+    assert_eq!(problem.body["request_id"], "trace-me-42");
+    let refused = app.delete("/api/stores", None).await;
+    assert_eq!(refused.body["request_id"], refused.header("x-request-id").unwrap());
+}
+
+#[tokio::test]
+async fn cors_follows_the_configured_origins() {
+    let app = TestApp::with_config(|c| {
+        c.cors_allowed_origins = CorsOrigins::List(vec!["https://shop.example".into()])
+    })
+    .await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/stores")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = app.send(preflight("https://shop.example")).await;
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert!(allowed.header("access-control-allow-methods").unwrap().contains("POST"));
+    let denied = app.send(preflight("https://evil.example")).await;
+    assert_eq!(denied.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn large_responses_are_compressed_when_the_client_accepts_it() {
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let request = Request::builder()
+        .uri("/api/products?limit=100")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.send(request).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    let plain = app.get("/api/products?limit=100", None).await;
+    assert!(plain.header("content-encoding").is_none());
+    assert!(res.text.len() < plain.text.len() / 2, "{} vs {}", res.text.len(), plain.text.len());
+}

@@ -168,6 +168,13 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {
+        if matches!(error, DbErr::RecordNotUpdated) {
+            // The row was deleted between our read and our write.
+            return Self::NotFound("the resource no longer exists".into());
+        }
+        if rejected_text(&error) {
+            return Self::BadRequest("text must be valid UTF-8 without NUL characters".into());
+        }
         if database_unavailable(&error) {
             // The pool could not hand out a connection or the server went
             // away: a client should retry, not read a driver message.
@@ -176,6 +183,18 @@ impl From<DbErr> for AppError {
         } else {
             Self::Internal(error.into())
         }
+    }
+}
+
+/// PostgreSQL refuses NUL characters in text (SQLSTATE 22021) even though
+/// JSON allows `\u0000`: that is the client's input, not our failure.
+fn rejected_text(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match error {
+        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+            matches!(inner.as_ref(), sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("22021"))
+        }
+        _ => false,
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_storegate"))
@@ -17,9 +17,11 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
         .env("JWT_SECRET", "shutdown-test-secret-of-at-least-32-bytes")
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
-        .env("RUST_LOG", "warn")
+        // Request traces tell the test when the burst is in flight.
+        .env("RUST_LOG", "warn,tower_http::trace=debug,storegate::observability=info")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // The first line names the bound address: "storegate is listening on http://127.0.0.1:PORT".
@@ -28,13 +30,21 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
     stdout.read_line(&mut first).unwrap();
     // Keep reading, so the server never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("started processing request") && line.contains("/api/auth/signup") {
+                let _ = started_tx.send(());
+            }
+        }
+    });
     let base = first.trim().rsplit(' ').next().unwrap().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{first}");
 
     // Sign-ups hash passwords with argon2 (tens of milliseconds each), so a
-    // burst of them is still running when the signal arrives.
-    // Open the connections first (keep-alive), so the burst below is
-    // surely accepted and in flight when the signal lands.
+    // burst of them is still running when the signal arrives. Connections
+    // are opened first (keep-alive) and reused by the burst.
     let client = reqwest::Client::builder().pool_max_idle_per_host(32).build().unwrap();
     let warm: Vec<_> = (0..24).map(|_| tokio::spawn(client.get(format!("{base}/healthz")).send())).collect();
     for request in warm {
@@ -49,7 +59,16 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
             tokio::spawn(request)
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Signal only once the server has begun every request of the burst.
+    tokio::task::spawn_blocking(move || {
+        for n in 0..24 {
+            started_rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("only {n} requests started"));
+        }
+    })
+    .await
+    .unwrap();
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(status.success());
 

@@ -74,17 +74,20 @@ struct TodoRules {
     title: Option<String>,
 }
 
-/// The caller's todos, optionally of one status.
+/// The caller's todos, optionally of one status. The filter and page
+/// arrive still unchecked, so an anonymous caller is told to sign in before
+/// anything about its parameters.
 ///
 /// # Errors
-/// `Unauthenticated`.
+/// `Unauthenticated`, then the parameters' own errors.
 pub async fn list(
     db: &DatabaseConnection,
     viewer: Option<&Viewer>,
-    status: Option<Status>,
-    page: PageRequest,
+    status: Result<Option<Status>, AppError>,
+    page: Result<PageRequest, AppError>,
 ) -> Result<Page<todo::Model>, AppError> {
     let viewer = require_user(viewer)?;
+    let (status, page) = (status?, page?);
     let mut select = todo::Entity::find().filter(todo::Column::OwnerId.eq(viewer.user_id));
     if let Some(status) = status {
         select = select.filter(todo::Column::Status.eq(status));

@@ -85,10 +85,12 @@ impl TodoQuery {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Relay<Todo>> {
-        let request = page_request(first, after)?;
+        let request = page_request(first, after);
+        // `list` succeeds only with a valid request, so this is that request.
+        let checked = request.as_ref().ok().copied().unwrap_or_default();
         let status = status.map(|s| StatusName::from(s).into());
-        let page = todos::list(&state(ctx).db, viewer(ctx), status, request).await?;
-        Ok(relay(request, page, |t| t.id, Todo))
+        let page = todos::list(&state(ctx).db, viewer(ctx), Ok(status), request).await?;
+        Ok(relay(checked, page, |t| t.id, Todo))
     }
 
     /// One of the caller's todos; null when missing or someone else's.

@@ -101,8 +101,8 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
-    let status = params.status.as_deref().map(parse_status).transpose()?;
-    let page = todos::list(&state.db, caller.viewer(), status, params.page.page()?).await?;
+    let status = params.status.as_deref().map(parse_status).transpose();
+    let page = todos::list(&state.db, caller.viewer(), status, params.page.page()).await?;
     let next = page.next_cursor(|t| t.id);
     Ok(collection(&uri, page.map(TodoBody::from), next))
 }

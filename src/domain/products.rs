@@ -52,25 +52,21 @@ struct ProductRules {
     price: Option<f64>,
 }
 
-/// The factory a product shows in REST: its id and name only; the full
-/// factory is a second call (or one GraphQL query).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FactoryRef {
-    pub id: i32,
-    pub name: String,
-}
-
-/// A product with the summary of its factory, read in one statement.
+/// A product with its factory, read in one statement (a join). REST shows
+/// only the factory's id and name; GraphQL hands the whole row to its
+/// loader, so `product { factory { … } }` costs no second query.
 #[derive(Debug, Clone)]
 pub struct ProductRow {
     pub product: product::Model,
-    pub factory: FactoryRef,
+    pub factory: factory::Model,
 }
 
-fn with_factory((product, factory): (product::Model, Option<(i32, String)>)) -> Result<ProductRow, AppError> {
-    let (id, name) = factory
+fn with_factory(
+    (product, factory): (product::Model, Option<factory::Model>),
+) -> Result<ProductRow, AppError> {
+    let factory = factory
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("product {} has no factory", product.id)))?;
-    Ok(ProductRow { product, factory: FactoryRef { id, name } })
+    Ok(ProductRow { product, factory })
 }
 
 /// A select of products joined with their factory's id and name.
@@ -98,7 +94,7 @@ pub async fn list(
         .all(db)
         .await?
         .into_iter()
-        .map(|(p, f)| with_factory((p, f.map(|f| (f.id, f.name)))))
+        .map(with_factory)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(rows, page))
 }
@@ -111,7 +107,7 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppErro
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("product", id))?;
-    with_factory((product, factory.map(|f| (f.id, f.name))))
+    with_factory((product, factory))
 }
 
 /// All products of many factories in one statement (GraphQL `Factory.products`).

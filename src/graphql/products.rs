@@ -6,7 +6,7 @@ use entity::product;
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
 use super::factories::Factory;
-use super::loaders::{Cached, FactoryById, prime, wants};
+use super::loaders::{Cached, FactoryById, wants};
 use super::scalars::DateTime;
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductInput};
@@ -94,7 +94,11 @@ impl ProductQuery {
         let factory_id = factory_id.map(|id| parse_id(&id).unwrap_or(-1));
         let page = products::list(&state(ctx).db, factory_id, request).await?;
         if wants(ctx, "factory") {
-            prime::<FactoryById>(ctx, page.rows.iter().map(|row| row.product.factory_id)).await?;
+            // The page's join already read every factory: hand them to the
+            // loader, so `factory` costs no query and no batching wait.
+            let factories: Vec<entity::factory::Model> =
+                page.rows.iter().map(|row| row.factory.clone()).collect();
+            feed_factories(ctx, factories).await;
         }
         Ok(relay(request, page, |row| row.product.id, |row| Product(row.product)))
     }
@@ -102,7 +106,10 @@ impl ProductQuery {
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
         let Some(id) = parse_id(&id) else { return Ok(None) };
         match products::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Product(found.product))),
+            Ok(found) => {
+                feed_factories(ctx, vec![found.factory]).await;
+                Ok(Some(Product(found.product)))
+            }
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
@@ -155,5 +162,11 @@ impl ProductMutation {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
         products::delete(&state(ctx).db, viewer(ctx), id).await?;
         Ok(true)
+    }
+}
+
+async fn feed_factories(ctx: &Context<'_>, factories: Vec<entity::factory::Model>) {
+    if let Some(loader) = ctx.data_opt::<Cached<FactoryById>>() {
+        loader.feed_many(factories.into_iter().map(|f| (f.id, f))).await;
     }
 }

@@ -2,6 +2,10 @@
 //! parallelism 1 — the `argon2` crate's defaults). Hashing takes tens of
 //! milliseconds of CPU, so it runs on the blocking pool, never on the async
 //! runtime's workers, where it would stall every other request.
+//!
+//! The blocking pool alone is not enough: a login storm would still take
+//! every core. At most half the cores hash at once; further logins queue
+//! for a permit, so reads keep the other half.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -9,9 +13,18 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use crate::error::AppError;
 
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
+}
+
 /// # Errors
 /// Internal error if hashing fails or the blocking task panics.
 pub async fn hash(password: String) -> Result<String, AppError> {
+    let _permit = hashing_permits().acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -29,6 +42,7 @@ pub async fn hash(password: String) -> Result<String, AppError> {
 /// # Errors
 /// Internal error if the blocking task panics.
 pub async fn verify(password: String, phc: Option<String>) -> Result<bool, AppError> {
+    let _permit = hashing_permits().acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_string());

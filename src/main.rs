@@ -60,8 +60,25 @@ enum UserCommand {
     GrantAdmin { email: String },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// argon2 takes 19 MiB per hash. glibc serves such blocks from per-thread
+/// arenas and keeps them after `free`, so every blocking thread that ever
+/// hashed would pin its 19 MiB (a login storm left the server at 0.8 GiB).
+/// Below a fixed mmap threshold, large blocks go back to the OS on `free`.
+fn return_large_allocations_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable; it is called once,
+    // before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    return_large_allocations_to_the_os();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let cli = Cli::parse();
     // Production logs are JSON lines for a log pipeline; development logs

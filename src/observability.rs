@@ -70,6 +70,19 @@ fn prometheus() -> &'static PrometheusHandle {
         // Fails only if another recorder was installed first; then ours
         // still renders, just without the other's metrics.
         let _ = metrics::set_global_recorder(recorder);
+        // Histogram samples pile up until upkeep folds them into buckets;
+        // without a scrape that is a slow leak (seen in the soak), so fold
+        // them regularly whether or not anyone scrapes.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            })
+            .ok();
         handle
     })
 }

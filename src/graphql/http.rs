@@ -164,11 +164,8 @@ fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
 fn is_introspection_only(request: &mut async_graphql::Request) -> bool {
     let operation_name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else { return false };
-    let mut selected = document.operations.iter().filter(|(name, _)| match (&operation_name, name) {
-        (Some(wanted), Some(name)) => wanted == name.as_str(),
-        (Some(_), None) => false,
-        (None, _) => true,
-    });
+    let mut selected =
+        document.operations.iter().flat_map(|op| is_selected(op.0, &operation_name).then_some(op));
     let (Some((_, operation)), None) = (selected.next(), selected.next()) else { return false };
     operation.node.ty == OperationType::Query
         && operation.node.selection_set.node.items.iter().all(|item| match &item.node {
@@ -177,18 +174,23 @@ fn is_introspection_only(request: &mut async_graphql::Request) -> bool {
         })
 }
 
+/// Whether the operation named `name` is the one the request runs: the one
+/// named by `operationName`, or any when none is named.
+fn is_selected(name: Option<&async_graphql::Name>, wanted: &Option<String>) -> bool {
+    match (wanted, name) {
+        (Some(wanted), Some(name)) => wanted == name.as_str(),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
 /// Mutations are never run over GET (they could be triggered by a link).
 fn has_mutation(batch: &mut BatchRequest) -> bool {
     batch.iter_mut().any(|request| {
         let operation_name = request.operation_name.clone();
         let Ok(document) = request.parsed_query() else { return false };
         document.operations.iter().any(|(name, operation)| {
-            let selected = match (&operation_name, name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            selected && operation.node.ty == OperationType::Mutation
+            is_selected(name, &operation_name) && operation.node.ty == OperationType::Mutation
         })
     })
 }

@@ -62,7 +62,7 @@ enum UserCommand {
 
 /// argon2 takes 19 MiB per hash. glibc serves such blocks from per-thread
 /// arenas and keeps them after `free`, so every blocking thread that ever
-/// hashed would pin its 19 MiB (a login storm left the server at 0.8 GiB).
+/// hashed would pin its 19 MiB (40 concurrent logins left the server at 786 MiB).
 /// Below a fixed mmap threshold, large blocks go back to the OS on `free`.
 fn return_large_allocations_to_the_os() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -10,6 +10,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a lock held by another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a pooled connection may sit idle before it is pinged on checkout.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// Opens a pool for `url` with the settings storegate needs.
 ///
@@ -27,6 +29,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 pub async fn connect_with(url: &str, pg_schema: Option<&str>) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.acquire_timeout(ACQUIRE_TIMEOUT).connect_timeout(ACQUIRE_TIMEOUT).sqlx_logging(false);
+    // Ping only connections idle long enough to have been dropped by the
+    // server or a proxy: a ping on every checkout doubles the round trips
+    // of a one-query request.
+    options.test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes
         // concurrent writers queue instead of failing with "database is locked".

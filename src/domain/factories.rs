@@ -2,12 +2,13 @@
 //! that still has products cannot be deleted (409), never a silent cascade.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use entity::factory::{self, Certifications};
 use entity::product;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, SqlErr,
+    QueryFilter, SelectModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::{Validate, ValidationError};
@@ -16,6 +17,7 @@ use crate::auth::Viewer;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_admin;
+use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::error::AppError;
 
@@ -96,7 +98,12 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<fac
 /// # Errors
 /// `NotFound` when there is no such factory.
 pub async fn get(db: &DatabaseConnection, id: i32) -> Result<factory::Model, AppError> {
-    factory::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("factory", id))
+    static BY_ID: LazyLock<CachedStatement> =
+        LazyLock::new(|| CachedStatement::new(&factory::Entity::find_by_id(0)));
+    BY_ID
+        .one::<SelectModel<factory::Model>>(db, vec![id.into()])
+        .await?
+        .ok_or_else(|| AppError::not_found("factory", id))
 }
 
 /// Factories by id in one statement (GraphQL `Product.factory`).

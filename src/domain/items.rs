@@ -2,11 +2,12 @@
 //! delete.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, SelectModel,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -16,6 +17,7 @@ use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::error::AppError;
 use crate::events::{Change, ChangeKind};
@@ -75,11 +77,12 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<item::Model, AppErr
 /// # Errors
 /// Database errors.
 pub async fn for_store(db: &DatabaseConnection, store_id: i32) -> Result<Vec<item::Model>, AppError> {
-    Ok(item::Entity::find()
-        .filter(item::Column::StoreId.eq(store_id))
-        .order_by_asc(item::Column::Id)
-        .all(db)
-        .await?)
+    static OF_STORE: LazyLock<CachedStatement> = LazyLock::new(|| {
+        CachedStatement::new(
+            &item::Entity::find().filter(item::Column::StoreId.eq(0)).order_by_asc(item::Column::Id),
+        )
+    });
+    Ok(OF_STORE.all::<SelectModel<item::Model>>(db, vec![store_id.into()]).await?)
 }
 
 /// All items of many stores in one statement (GraphQL `Store.items`).

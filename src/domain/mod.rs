@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod permissions;
 pub mod products;
 pub mod revocations;
+pub mod statements;
 pub mod stores;
 pub mod throttle;
 pub mod time;

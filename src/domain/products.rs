@@ -2,11 +2,12 @@
 //! admins delete. Each product belongs to a factory.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use entity::{factory, product};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr,
+    QueryOrder, QuerySelect, SelectTwoModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -16,6 +17,7 @@ use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::error::AppError;
 
@@ -102,12 +104,13 @@ pub async fn list(
 /// # Errors
 /// `NotFound` when there is no such product.
 pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppError> {
-    let (product, factory) = select_rows()
-        .filter(product::Column::Id.eq(id))
-        .one(db)
+    static BY_ID: LazyLock<CachedStatement> =
+        LazyLock::new(|| CachedStatement::new(&select_rows().filter(product::Column::Id.eq(0))));
+    let row = BY_ID
+        .one::<SelectTwoModel<product::Model, factory::Model>>(db, vec![id.into()])
         .await?
         .ok_or_else(|| AppError::not_found("product", id))?;
-    with_factory((product, factory))
+    with_factory(row)
 }
 
 /// All products of many factories in one statement (GraphQL `Factory.products`).

@@ -1,10 +1,12 @@
 //! Stores: public reads; users create and update; admins delete.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    SelectModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -13,6 +15,7 @@ use crate::auth::Viewer;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_user};
+use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::error::AppError;
 
@@ -42,7 +45,12 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<sto
 /// # Errors
 /// `NotFound` when there is no such store.
 pub async fn get(db: &DatabaseConnection, id: i32) -> Result<store::Model, AppError> {
-    store::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("store", id))
+    static BY_ID: LazyLock<CachedStatement> =
+        LazyLock::new(|| CachedStatement::new(&store::Entity::find_by_id(0)));
+    BY_ID
+        .one::<SelectModel<store::Model>>(db, vec![id.into()])
+        .await?
+        .ok_or_else(|| AppError::not_found("store", id))
 }
 
 /// Stores by id, for batch loading (GraphQL `Item.store`).

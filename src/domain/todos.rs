@@ -4,14 +4,17 @@
 use entity::todo::{self, Status};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    SelectModel,
 };
 use serde::Deserialize;
+use std::sync::LazyLock;
 use validator::Validate;
 
 use crate::auth::Viewer;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_user;
+use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::error::AppError;
 use crate::events::{Change, ChangeKind};
@@ -99,10 +102,12 @@ pub async fn list(
 /// # Errors
 /// `Unauthenticated`; `NotFound` when the todo is missing or someone else's.
 pub async fn get(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<todo::Model, AppError> {
+    static OWN_BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
+        CachedStatement::new(&todo::Entity::find_by_id(0).filter(todo::Column::OwnerId.eq(0)))
+    });
     let viewer = require_user(viewer)?;
-    todo::Entity::find_by_id(id)
-        .filter(todo::Column::OwnerId.eq(viewer.user_id))
-        .one(db)
+    OWN_BY_ID
+        .one::<SelectModel<todo::Model>>(db, vec![id.into(), viewer.user_id.into()])
         .await?
         .ok_or_else(|| AppError::not_found("todo", id))
 }

@@ -7,6 +7,7 @@ use sea_orm::{
     QuerySelect,
 };
 use serde::Deserialize;
+use std::sync::LazyLock;
 use validator::Validate;
 
 use std::net::IpAddr;
@@ -15,6 +16,7 @@ use crate::auth::tokens::{IssuedToken, TokenKind};
 use crate::auth::{Role, Viewer, password};
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
+use crate::domain::statements::CachedStatement;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -206,13 +208,10 @@ pub async fn me(db: &DatabaseConnection, viewer: Option<&Viewer>) -> Result<User
 /// # Errors
 /// Database errors.
 pub async fn exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
-    let found = user::Entity::find_by_id(id)
-        .select_only()
-        .column(user::Column::Id)
-        .into_tuple::<i32>()
-        .one(db)
-        .await?;
-    Ok(found.is_some())
+    static BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
+        CachedStatement::new(&user::Entity::find_by_id(0).select_only().column(user::Column::Id))
+    });
+    Ok(BY_ID.exists(db, vec![id.into()]).await?)
 }
 
 /// Gives a user the `admin` role (CLI: `storegate user grant-admin EMAIL`).

@@ -15,7 +15,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::domain::revocations;
+use crate::domain::revocations::{self, SessionCheck};
+use crate::domain::users;
 use crate::error::AppError;
 
 #[async_trait]
@@ -25,6 +26,20 @@ pub trait Blocklist: Send + Sync {
     async fn revoke(&self, jti: Uuid, expires_at: DateTime<Utc>) -> Result<(), AppError>;
 
     async fn is_revoked(&self, jti: Uuid) -> Result<bool, AppError>;
+
+    /// The two checks of every authenticated request: is `jti` revoked,
+    /// does user `user_id` still exist. By default the blocklist and the
+    /// database are asked side by side; the database blocklist answers
+    /// both in one statement.
+    async fn check_session(
+        &self,
+        db: &DatabaseConnection,
+        jti: Uuid,
+        user_id: i32,
+    ) -> Result<SessionCheck, AppError> {
+        let (revoked, user_exists) = tokio::join!(self.is_revoked(jti), users::exists(db, user_id));
+        Ok(SessionCheck { revoked: revoked?, user_exists: user_exists? })
+    }
 
     /// Where revocations are kept, for logs and readiness.
     fn backend(&self) -> &'static str;
@@ -66,6 +81,15 @@ impl Blocklist for DatabaseBlocklist {
 
     async fn is_revoked(&self, jti: Uuid) -> Result<bool, AppError> {
         revocations::is_revoked(&self.db, jti).await
+    }
+
+    async fn check_session(
+        &self,
+        db: &DatabaseConnection,
+        jti: Uuid,
+        user_id: i32,
+    ) -> Result<SessionCheck, AppError> {
+        revocations::check_session(db, jti, user_id).await
     }
 
     fn backend(&self) -> &'static str {

@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
 use super::tokens::{Claims, TokenKind};
-use crate::domain;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -99,7 +98,8 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
 }
 
 /// Checks that apply after the signature: the token must not be revoked
-/// and its user must still exist. Both lookups run concurrently.
+/// and its user must still exist (one statement with the database
+/// blocklist; Redis and the database side by side otherwise).
 ///
 /// # Errors
 /// `Unauthenticated` for a revoked token or a deleted user;
@@ -107,12 +107,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
 pub async fn verified_viewer(state: &AppState, claims: &Claims) -> Result<Viewer, AppError> {
     let user_id: i32 =
         claims.sub.parse().map_err(|_| AppError::invalid_token("the token subject is invalid"))?;
-    let (revoked, exists) =
-        tokio::join!(state.blocklist.is_revoked(claims.jti), domain::users::exists(&state.db, user_id));
-    if revoked? {
+    let session = state.blocklist.check_session(&state.db, claims.jti, user_id).await?;
+    if session.revoked {
         return Err(AppError::invalid_token("the token has been revoked"));
     }
-    if !exists? {
+    if !session.user_exists {
         return Err(AppError::invalid_token("the token's user no longer exists"));
     }
     Ok(Viewer::from_claims(claims, user_id))

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use super::documents::DocumentCache;
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
@@ -26,6 +27,7 @@ struct GraphqlState {
     app: AppState,
     schemas: Schemas,
     graphiql: Arc<graphiql::Assets>,
+    documents: Arc<DocumentCache>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -37,7 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))
-        .with_state(GraphqlState { app: state, schemas, graphiql })
+        .with_state(GraphqlState { app: state, schemas, graphiql, documents: Arc::default() })
         .merge(websocket)
 }
 
@@ -106,6 +108,9 @@ async fn execute(
         let error =
             AppError::BadRequest(format!("a batch may hold at most {MAX_BATCH} operations; none were run"));
         return error_response(error).with_media(media);
+    }
+    for request in batch.iter_mut() {
+        state.documents.prime(request);
     }
     if method == Method::GET && has_mutation(&mut batch) {
         let mut response = error_response(AppError::MethodNotAllowed { allow: "POST".into() });

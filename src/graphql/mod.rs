@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod documents;
 pub mod factories;
 pub mod graphiql;
 pub mod http;

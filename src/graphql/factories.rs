@@ -61,7 +61,7 @@ impl Factory {
     async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
         let loader = ctx.data_unchecked::<Cached<ProductsByFactory>>();
         let products = loader.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(products.into_iter().map(Product).collect())
+        Ok(products.into_iter().map(Product::new).collect())
     }
 
     async fn created_at(&self) -> DateTime {

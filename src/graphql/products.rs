@@ -1,59 +1,77 @@
 //! `Product`, `products`, `product`, and the product mutations.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use entity::product;
+use entity::{factory, product};
 
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
 use super::factories::Factory;
-use super::loaders::{Cached, FactoryById, wants};
+use super::loaders::{Cached, FactoryById};
 use super::scalars::DateTime;
 use crate::domain::input::WriteMode;
-use crate::domain::products::{self, ProductInput};
+use crate::domain::products::{self, ProductInput, ProductRow};
 use crate::domain::{Money, Patch};
 use crate::error::AppError;
 
-pub struct Product(pub product::Model);
+pub struct Product {
+    row: product::Model,
+    /// The factory, when the statement that found the product joined it
+    /// (every read does); otherwise `factory` goes through the loader.
+    factory: Option<factory::Model>,
+}
+
+impl Product {
+    pub fn new(row: product::Model) -> Self {
+        Self { row, factory: None }
+    }
+
+    fn joined(found: ProductRow) -> Self {
+        Self { row: found.product, factory: Some(found.factory) }
+    }
+}
 
 #[Object]
 impl Product {
     async fn id(&self) -> ID {
-        self.0.id.into()
+        self.row.id.into()
     }
 
     async fn sku(&self) -> &str {
-        &self.0.sku
+        &self.row.sku
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
 
     async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+        self.row.description.as_deref()
     }
 
     /// Exact to the cent; at most two decimals.
     async fn price(&self) -> f64 {
-        Money::from_cents(self.0.price_cents).as_f64()
+        Money::from_cents(self.row.price_cents).as_f64()
     }
 
     /// The full factory, in the same request (batched across products).
     async fn factory(&self, ctx: &Context<'_>) -> async_graphql::Result<Factory> {
+        if let Some(factory) = &self.factory {
+            return Ok(Factory(factory.clone()));
+        }
         let loader = ctx.data_unchecked::<Cached<FactoryById>>();
         loader
-            .load_one(self.0.factory_id)
+            .load_one(self.row.factory_id)
             .await?
             .map(Factory)
-            .ok_or_else(|| AppError::not_found("factory", self.0.factory_id).into())
+            .ok_or_else(|| AppError::not_found("factory", self.row.factory_id).into())
     }
 
     async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at)
+        DateTime(self.row.created_at)
     }
 
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+        DateTime(self.row.updated_at)
     }
 }
 
@@ -92,24 +110,16 @@ impl ProductQuery {
         let request = page_request(first, after)?;
         // A factory id that cannot exist filters down to nothing.
         let factory_id = factory_id.map(|id| parse_id(&id).unwrap_or(-1));
+        // The page's join already read every factory: each node carries its
+        // own, so `factory` costs no query, no loader and no batching wait.
         let page = products::list(&state(ctx).db, factory_id, request).await?;
-        if wants(ctx, "factory") {
-            // The page's join already read every factory: hand them to the
-            // loader, so `factory` costs no query and no batching wait.
-            let factories: Vec<entity::factory::Model> =
-                page.rows.iter().map(|row| row.factory.clone()).collect();
-            feed_factories(ctx, factories).await;
-        }
-        Ok(relay(request, page, |row| row.product.id, |row| Product(row.product)))
+        Ok(relay(request, page, |row| row.product.id, Product::joined))
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
         let Some(id) = parse_id(&id) else { return Ok(None) };
         match products::get(&state(ctx).db, id).await {
-            Ok(found) => {
-                feed_factories(ctx, vec![found.factory]).await;
-                Ok(Some(Product(found.product)))
-            }
+            Ok(found) => Ok(Some(Product::joined(found))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
@@ -134,7 +144,7 @@ impl ProductMutation {
             price: Patch::Value(input.price),
             factory_id: patch_id(MaybeUndefined::Value(input.factory_id)),
         };
-        Ok(Product(products::create(&state(ctx).db, viewer(ctx), input).await?.product))
+        Ok(Product::joined(products::create(&state(ctx).db, viewer(ctx), input).await?))
     }
 
     /// Changes the fields given (`null` clears `description`); needs a fresh token.
@@ -152,8 +162,8 @@ impl ProductMutation {
             price: patch(input.price),
             factory_id: patch_id(input.factory_id),
         };
-        Ok(Product(
-            products::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?.product,
+        Ok(Product::joined(
+            products::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?,
         ))
     }
 
@@ -162,11 +172,5 @@ impl ProductMutation {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
         products::delete(&state(ctx).db, viewer(ctx), id).await?;
         Ok(true)
-    }
-}
-
-async fn feed_factories(ctx: &Context<'_>, factories: Vec<entity::factory::Model>) {
-    if let Some(loader) = ctx.data_opt::<Cached<FactoryById>>() {
-        loader.feed_many(factories.into_iter().map(|f| (f.id, f))).await;
     }
 }

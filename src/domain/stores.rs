@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    SelectModel, SqlErr,
+    QueryOrder, SelectModel, SelectTwoModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -70,8 +70,17 @@ pub async fn get_with_items(
     db: &DatabaseConnection,
     id: i32,
 ) -> Result<(store::Model, Vec<item::Model>), AppError> {
-    let found = get(db, id).await?;
-    let items = crate::domain::items::for_store(db, id).await?;
+    // One statement: the store joined with its items (none: one row with
+    // no item).
+    static WITH_ITEMS: LazyLock<CachedStatement> = LazyLock::new(|| {
+        CachedStatement::new(
+            &store::Entity::find_by_id(0).find_also_related(item::Entity).order_by_asc(item::Column::Id),
+        )
+    });
+    let mut rows =
+        WITH_ITEMS.all::<SelectTwoModel<store::Model, item::Model>>(db, vec![id.into()]).await?.into_iter();
+    let (found, first) = rows.next().ok_or_else(|| AppError::not_found("store", id))?;
+    let items = first.into_iter().chain(rows.filter_map(|(_, item)| item)).collect();
     Ok((found, items))
 }
 

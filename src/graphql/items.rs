@@ -41,9 +41,9 @@ impl Item {
             Some(loader) => loader
                 .load_one(self.0.store_id)
                 .await?
-                .map(Store)
+                .map(Store::new)
                 .ok_or_else(|| AppError::not_found("store", self.0.store_id).into()),
-            None => Ok(Store(crate::domain::stores::get(&state(ctx).db, self.0.store_id).await?)),
+            None => Ok(Store::new(crate::domain::stores::get(&state(ctx).db, self.0.store_id).await?)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `Store`, `stores`, `store`, and the store mutations.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use entity::store;
+use entity::{item, store};
 
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
@@ -13,33 +13,46 @@ use crate::domain::input::WriteMode;
 use crate::domain::stores::{self, StoreInput};
 use crate::error::AppError;
 
-pub struct Store(pub store::Model);
+pub struct Store {
+    row: store::Model,
+    /// The items, when the statement that found the store joined them.
+    items: Option<Vec<item::Model>>,
+}
+
+impl Store {
+    pub fn new(row: store::Model) -> Self {
+        Self { row, items: None }
+    }
+}
 
 #[Object]
 impl Store {
     async fn id(&self) -> ID {
-        self.0.id.into()
+        self.row.id.into()
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
 
     /// Every item of the store, by id (batched across stores).
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
+        if let Some(items) = &self.items {
+            return Ok(items.iter().cloned().map(Item).collect());
+        }
         let items = match ctx.data_opt::<Cached<ItemsByStore>>() {
-            Some(loader) => loader.load_one(self.0.id).await?.unwrap_or_default(),
-            None => crate::domain::items::for_store(&state(ctx).db, self.0.id).await?,
+            Some(loader) => loader.load_one(self.row.id).await?.unwrap_or_default(),
+            None => crate::domain::items::for_store(&state(ctx).db, self.row.id).await?,
         };
         Ok(items.into_iter().map(Item).collect())
     }
 
     async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at)
+        DateTime(self.row.created_at)
     }
 
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+        DateTime(self.row.updated_at)
     }
 }
 
@@ -75,15 +88,22 @@ impl StoreQuery {
                 .feed_many(page.rows.iter().map(|s| (s.id, s.clone())))
                 .await;
         }
-        Ok(relay(request, page, |s| s.id, Store))
+        Ok(relay(request, page, |s| s.id, Store::new))
     }
 
     async fn store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Store>> {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        match stores::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Store(found))),
+        let db = &state(ctx).db;
+        // With its items, the store and the items come in one statement.
+        let found = if ctx.look_ahead().field("items").exists() {
+            stores::get_with_items(db, id).await.map(|(row, items)| Store { row, items: Some(items) })
+        } else {
+            stores::get(db, id).await.map(Store::new)
+        };
+        match found {
+            Ok(found) => Ok(Some(found)),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
@@ -97,7 +117,7 @@ pub struct StoreMutation;
 impl StoreMutation {
     async fn create_store(&self, ctx: &Context<'_>, input: CreateStoreInput) -> async_graphql::Result<Store> {
         let input = StoreInput { name: Patch::Value(input.name) };
-        Ok(Store(stores::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Store::new(stores::create(&state(ctx).db, viewer(ctx), input).await?))
     }
 
     /// Changes the fields given; omitted fields keep their values.
@@ -109,7 +129,7 @@ impl StoreMutation {
     ) -> async_graphql::Result<Store> {
         let id = parse_id(&id).ok_or_else(|| AppError::not_found("store", id.as_str()))?;
         let input = StoreInput { name: patch(input.name) };
-        Ok(Store(stores::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Store::new(stores::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Deletes a store and its items (admins only).

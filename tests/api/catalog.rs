@@ -354,3 +354,44 @@ async fn graphql_pages_with_relations_cost_a_constant_number_of_statements() {
     let (_, rest_cost) = app.counting(app.get("/api/products?limit=100", None)).await;
     assert_eq!(rest_cost, 1);
 }
+
+#[tokio::test]
+async fn single_reads_with_their_relation_are_one_statement_on_both_faces() {
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let token = app.user_token("reader@example.com").await;
+    let empty = app.store(&token, "Nothing here yet").await;
+
+    let (rest, cost) = app.counting(app.get("/api/stores/1", None)).await;
+    assert_eq!((rest.status, cost), (StatusCode::OK, 1), "{}", rest.text);
+    let rest_items = rest.body["items"].as_array().unwrap();
+    assert_eq!(rest_items.len(), 20);
+    let ids: Vec<i64> = rest_items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "items by id: {ids:?}");
+
+    let store = "query($id: ID!) { store(id: $id) { name items { id name price } } }";
+    let (graphql, cost) = app.counting(app.gql(store, json!({ "id": "1" }), None)).await;
+    assert_eq!(cost, 1, "{}", graphql.text);
+    let graphql_items = graphql.body["data"]["store"]["items"].as_array().unwrap();
+    assert_eq!(
+        graphql_items.iter().map(|i| i["id"].as_str().unwrap().parse::<i64>().unwrap()).collect::<Vec<_>>(),
+        ids
+    );
+
+    // A store without items is still found, with an empty list.
+    let (none, cost) = app.counting(app.get(&format!("/api/stores/{empty}"), None)).await;
+    assert_eq!((none.status, cost), (StatusCode::OK, 1));
+    assert_eq!(none.body["items"], json!([]));
+    let graphql_none = app.gql(store, json!({ "id": empty.to_string() }), None).await;
+    assert_eq!(graphql_none.body["data"]["store"]["items"], json!([]), "{}", graphql_none.text);
+    let missing = app.gql(store, json!({ "id": "999999" }), None).await;
+    assert_eq!(missing.body["data"]["store"], Value::Null, "{}", missing.text);
+
+    let product = "query($id: ID!) { product(id: $id) { name factory { name certifications } } }";
+    let (found, cost) = app.counting(app.gql(product, json!({ "id": "7" }), None)).await;
+    assert_eq!(cost, 1, "{}", found.text);
+    let factory_id = app.get("/api/products/7", None).await.body["factory"]["id"].as_i64().unwrap();
+    let factory = app.get(&format!("/api/factories/{factory_id}"), None).await;
+    assert_eq!(found.body["data"]["product"]["factory"]["name"], factory.body["name"]);
+    assert_eq!(found.body["data"]["product"]["factory"]["certifications"], factory.body["certifications"]);
+}

@@ -60,21 +60,15 @@ enum UserCommand {
     GrantAdmin { email: String },
 }
 
-/// argon2 takes 19 MiB per hash. glibc serves such blocks from per-thread
-/// arenas and keeps them after `free`, so every blocking thread that ever
-/// hashed would pin its 19 MiB (40 concurrent logins left the server at 786 MiB).
-/// Below a fixed mmap threshold, large blocks go back to the OS on `free`.
-fn return_large_allocations_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator tunable; it is called once,
-    // before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
-    }
-}
+/// The allocator. GraphQL answers are built from many small values (one
+/// map per object, one string per name), and glibc's malloc took a third
+/// of the CPU of a 100-product page (perf, BENCHMARKS.md). mimalloc also
+/// returns argon2's 19 MiB blocks to the OS after use, so a login storm
+/// does not leave the server large (glibc needed an mmap threshold for that).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    return_large_allocations_to_the_os();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
 }
 

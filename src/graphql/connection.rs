@@ -21,7 +21,7 @@ pub fn relay<M, T: OutputType>(
     request: PageRequest,
     page: Page<M>,
     id_of: impl Fn(&M) -> i32,
-    node: impl Fn(M) -> T,
+    mut node: impl FnMut(M) -> T,
 ) -> Relay<T> {
     let mut connection = Connection::new(request.after.is_some(), page.has_next);
     connection

@@ -1,5 +1,7 @@
 //! `Factory`, `factories`, `factory`, and the factory mutations (admins).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::factory;
 
@@ -13,7 +15,9 @@ use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
 use crate::error::AppError;
 
-pub struct Factory(pub factory::Model);
+/// Shared: the products of one page that come from the same factory point
+/// at one row instead of a copy each.
+pub struct Factory(pub Arc<factory::Model>);
 
 #[Object]
 impl Factory {
@@ -117,13 +121,13 @@ impl FactoryQuery {
         if wants(ctx, "products") {
             prime::<ProductsByFactory>(ctx, page.rows.iter().map(|f| f.id)).await?;
         }
-        Ok(relay(request, page, |f| f.id, Factory))
+        Ok(relay(request, page, |f| f.id, |f| Factory(Arc::new(f))))
     }
 
     async fn factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Factory>> {
         let Some(id) = parse_id(&id) else { return Ok(None) };
         match factories::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Factory(found))),
+            Ok(found) => Ok(Some(Factory(Arc::new(found)))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
@@ -152,7 +156,7 @@ impl FactoryMutation {
             capacity_per_month: Patch::from_option(input.capacity_per_month),
             certifications: Patch::from_option(input.certifications),
         };
-        Ok(Factory(factories::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Factory(Arc::new(factories::create(&state(ctx).db, viewer(ctx), input).await?)))
     }
 
     /// Changes the fields given (`null` clears an optional one); admins only.
@@ -174,7 +178,9 @@ impl FactoryMutation {
             capacity_per_month: patch(input.capacity_per_month),
             certifications: patch(input.certifications),
         };
-        Ok(Factory(factories::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Factory(Arc::new(
+            factories::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?,
+        )))
     }
 
     /// Admins only; refused with `CONFLICT` while the factory has products.

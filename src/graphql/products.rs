@@ -1,5 +1,8 @@
 //! `Product`, `products`, `product`, and the product mutations.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{factory, product};
 
@@ -17,7 +20,7 @@ pub struct Product {
     row: product::Model,
     /// The factory, when the statement that found the product joined it
     /// (every read does); otherwise `factory` goes through the loader.
-    factory: Option<factory::Model>,
+    factory: Option<Arc<factory::Model>>,
 }
 
 impl Product {
@@ -26,7 +29,7 @@ impl Product {
     }
 
     fn joined(found: ProductRow) -> Self {
-        Self { row: found.product, factory: Some(found.factory) }
+        Self { row: found.product, factory: Some(Arc::new(found.factory)) }
     }
 }
 
@@ -56,13 +59,13 @@ impl Product {
     /// The full factory, in the same request (batched across products).
     async fn factory(&self, ctx: &Context<'_>) -> async_graphql::Result<Factory> {
         if let Some(factory) = &self.factory {
-            return Ok(Factory(factory.clone()));
+            return Ok(Factory(Arc::clone(factory)));
         }
         let loader = ctx.data_unchecked::<Cached<FactoryById>>();
         loader
             .load_one(self.row.factory_id)
             .await?
-            .map(Factory)
+            .map(|found| Factory(Arc::new(found)))
             .ok_or_else(|| AppError::not_found("factory", self.row.factory_id).into())
     }
 
@@ -113,7 +116,17 @@ impl ProductQuery {
         // The page's join already read every factory: each node carries its
         // own, so `factory` costs no query, no loader and no batching wait.
         let page = products::list(&state(ctx).db, factory_id, request).await?;
-        Ok(relay(request, page, |row| row.product.id, Product::joined))
+        // Products of one factory share its row.
+        let mut factories: HashMap<i32, Arc<factory::Model>> = HashMap::new();
+        Ok(relay(
+            request,
+            page,
+            |row| row.product.id,
+            |row| {
+                let factory = factories.entry(row.factory.id).or_insert_with(|| Arc::new(row.factory));
+                Product { row: row.product, factory: Some(Arc::clone(factory)) }
+            },
+        ))
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {

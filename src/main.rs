@@ -62,9 +62,10 @@ enum UserCommand {
 
 /// The allocator. GraphQL answers are built from many small values (one
 /// map per object, one string per name), and glibc's malloc took a third
-/// of the CPU of a 100-product page (perf, BENCHMARKS.md). mimalloc also
-/// returns argon2's 19 MiB blocks to the OS after use, so a login storm
-/// does not leave the server large (glibc needed an mmap threshold for that).
+/// of the CPU of a 100-product page (perf, BENCHMARKS.md). Built without
+/// transparent huge pages, which raised RSS by about 20 MiB. It keeps a
+/// freed argon2 block (19 MiB) for reuse: a login storm leaves the server
+/// near 50 MiB (`bench/login-rss.sh`), bounded by the hashing semaphore.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -33,16 +33,17 @@ WORKLOAD_TITLES = {
     "store": "store: one store with its 20 items",
     "write_mix": "write_mix: create an item / update a todo",
 }
-SYSTEM_ORDER = ["storegate-rest", "storegate-graphql", "postgraphile", "ceiling"]
+SYSTEM_ORDER = ["storegate-rest", "storegate-graphql", "postgraphile", "flask", "ceiling"]
 ENGINE_ORDER = ["postgres", "sqlite"]
 # One hue per system (Okabe-Ito, colour-blind safe); sqlite is a lighter tint.
 SYSTEM_COLOURS = {
     "storegate-rest": "#0072B2",
     "storegate-graphql": "#009E73",
     "postgraphile": "#D55E00",
+    "flask": "#CC79A7",
     "ceiling": "#7F7F7F",
 }
-FALLBACK_COLOURS = ["#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+FALLBACK_COLOURS = ["#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 # Layout, in SVG user units (pixels).
@@ -333,7 +334,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="JSON lines, one result per line")
     parser.add_argument("output", help="SVG file to write")
-    parser.add_argument("--title", default="storegate vs PostGraphile: throughput and p99 latency")
+    parser.add_argument("--title", default="storegate vs PostGraphile and Flask: throughput and p99 latency")
     args = parser.parse_args()
     try:
         svg = render(read_results(args.results), args.title)

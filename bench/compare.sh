@@ -7,7 +7,9 @@
 #
 # Systems: storegate REST and GraphQL (release build) on PostgreSQL and on
 # SQLite; PostGraphile 4 (bench/postgraphile) on the same PostgreSQL
-# database; the ceiling (bench/ceiling: axum + sqlx, hand-written SQL).
+# database; Flask (bench/flask: Flask-RESTX, Flask-JWT-Extended,
+# Flask-SQLAlchemy under gunicorn); the ceiling (bench/ceiling: axum + sqlx,
+# hand-written SQL).
 # Workloads: see `workloads_for` below and bench/README.md.
 #
 # Settings (environment):
@@ -16,13 +18,15 @@
 #   COMPARE_CONNECTIONS  wrk connections                           (default 64)
 #   COMPARE_THREADS      wrk threads                               (default 2)
 #   COMPARE_SYSTEMS      comma-separated subset of: storegate-postgres,
-#                        storegate-sqlite, postgraphile, ceiling   (default all)
+#                        storegate-sqlite, postgraphile, flask, ceiling (default all)
 #   COMPARE_WORKLOADS    comma-separated subset of the workloads   (default all)
 #   COMPARE_OUT          results file (JSON lines)   (default bench/results/compare.jsonl)
 #   COMPARE_CHART        chart file (SVG)            (default bench/results/compare.svg)
 #   BENCH_PG_URL         PostgreSQL server URL, no database  (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_PG_DB          scratch database, created and dropped (default storegate_compare)
-#   BENCH_SKIP_BUILD     1: reuse the release binaries and node_modules already there
+#   BENCH_SKIP_BUILD     1: reuse the release binaries, node_modules and the Flask
+#                        venv already there (bench/flask/start.sh still installs
+#                        the venv on first use)
 #
 # **It drops a database named BENCH_PG_DB if one already exists.**
 # Exits non-zero if a system fails to start, a check fails, or any request
@@ -36,7 +40,7 @@ DURATION=${COMPARE_DURATION:-10}
 WARMUP=${COMPARE_WARMUP:-3}
 CONNECTIONS=${COMPARE_CONNECTIONS:-64}
 THREADS=${COMPARE_THREADS:-2}
-SYSTEMS=${COMPARE_SYSTEMS:-storegate-postgres,storegate-sqlite,postgraphile,ceiling}
+SYSTEMS=${COMPARE_SYSTEMS:-storegate-postgres,storegate-sqlite,postgraphile,flask,ceiling}
 WORKLOADS=${COMPARE_WORKLOADS:-product,product_with_factory,products_page,store,write_mix}
 OUT=${COMPARE_OUT:-bench/results/compare.jsonl}
 CHART=${COMPARE_CHART:-bench/results/compare.svg}
@@ -65,6 +69,7 @@ stop_servers() {
     done
     server_pids=()
 }
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     stop_servers
     if [ -n "$pg_created" ]; then
@@ -98,6 +103,10 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
         log "installing PostGraphile (npm ci)"
         (cd bench/postgraphile && npm ci --no-audit --no-fund --loglevel=error) >&2
     fi
+    if selected flask "$SYSTEMS"; then
+        log "installing Flask (a venv in target/flask-venv, bench/flask/requirements.txt)"
+        bash bench/flask/start.sh --install >&2
+    fi
 fi
 # Copies, so a build elsewhere during the run cannot swap the binaries.
 cp "$release/storegate" "$tmp/storegate"
@@ -105,8 +114,8 @@ cp "$release/storegate" "$tmp/storegate"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_http() { # URL PID NAME LOG
-    for _ in $(seq 1 300); do
+wait_http() { # URL PID NAME LOG [TRIES, 0.1 s apart]
+    for _ in $(seq 1 "${5:-300}"); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
         kill -0 "$2" 2>/dev/null || {
             cat "$4" >&2
@@ -311,21 +320,23 @@ clear_requests() {
 }
 
 # Request definitions, per system; $FIXTURE_* come from make_fixtures.
-measure_storegate_rest() { # ENGINE PID BASE
-    local q=bench/queries/storegate
+# storegate's REST routes: storegate and Flask get the same requests and checks.
+measure_rest() { # SYSTEM ENGINE PID BASE
+    local system=$1
+    shift
     BENCH_A_METHOD=GET BENCH_A_PATH='/api/products/{id}' BENCH_A_IDS=$FIXTURE_PRODUCTS
-    run_workload storegate-rest "$1" product "$2" "$3" 1 'j["id"] > 0'
+    run_workload "$system" "$1" product "$2" "$3" 1 'j["id"] > 0'
     BENCH_A_METHOD=GET BENCH_A_PATH='/api/products/{id}' BENCH_A_IDS=$FIXTURE_PRODUCTS
     BENCH_B_METHOD=GET BENCH_B_PATH='/api/factories/{ref}' BENCH_B_IDS=1:1 BENCH_MAP=$tmp/factory-map-$1.txt
-    run_workload storegate-rest "$1" product_with_factory "$2" "$3" 2 'j["id"] > 0' 'j["certifications"] is not None'
+    run_workload "$system" "$1" product_with_factory "$2" "$3" 2 'j["id"] > 0' 'j["certifications"] is not None'
     BENCH_A_METHOD=GET BENCH_A_PATH='/api/products?limit=100' BENCH_A_IDS=1:1
-    run_workload storegate-rest "$1" products_page "$2" "$3" 1 'len(j["data"]) == 100'
+    run_workload "$system" "$1" products_page "$2" "$3" 1 'len(j["data"]) == 100'
     BENCH_A_METHOD=GET BENCH_A_PATH='/api/stores/{id}' BENCH_A_IDS=$FIXTURE_STORES
-    run_workload storegate-rest "$1" store "$2" "$3" 1 'len(j["items"]) == 20'
+    run_workload "$system" "$1" store "$2" "$3" 1 'len(j["items"]) == 20'
     BENCH_A_METHOD=POST BENCH_A_PATH=/api/items BENCH_A_IDS=1:1
     BENCH_A_BODY="{\"name\":\"bench item {n}\",\"price\":12.99,\"store_id\":$FIXTURE_WRITE_STORE}"
     BENCH_B_METHOD=PATCH BENCH_B_PATH='/api/todos/{id}' BENCH_B_IDS=$FIXTURE_TODOS BENCH_B_BODY='{"title":"bench todo {n}"}'
-    run_workload storegate-rest "$1" write_mix "$2" "$3" 1 'j["price"] == 12.99' 'j["title"].startswith("bench todo")'
+    run_workload "$system" "$1" write_mix "$2" "$3" 1 'j["price"] == 12.99' 'j["title"].startswith("bench todo")'
 }
 
 measure_graphql() { # SYSTEM ENGINE PID BASE QUERY_DIR ID_QUOTE WRITE_VARS_ITEM WRITE_VARS_TODO
@@ -357,12 +368,12 @@ machine_file=$tmp/machine.md
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src entity migration bench Cargo.toml Cargo.lock 2>/dev/null || echo ' (plus uncommitted changes)')"
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') × $(nproc), shared by wrk, the server and PostgreSQL"
     echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
-    echo "- $(rustc --version); node $(node --version); $(psql --version); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    echo "- $(rustc --version); node $(node --version); $(python3 --version); $(psql --version); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
     echo "- wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s measured per workload"
 } >"$machine_file"
 
 for system in ${SYSTEMS//,/ }; do
-    system_token="" # only storegate checks tokens
+    system_token="" # only storegate and Flask check tokens
     case "$system" in
     storegate-postgres | storegate-sqlite)
         engine=${system#storegate-}
@@ -370,17 +381,17 @@ for system in ${SYSTEMS//,/ }; do
         [ "$engine" = sqlite ] && url_var=SQLITE_DATABASE_URL
         start_storegate "${!url_var}" "$system"
         make_fixtures "$base" "$engine"
-        # shellcheck disable=SC1090
+        # shellcheck disable=SC1090,SC1091
         source "$tmp/fixtures-$engine.env"
         system_token=$FIXTURE_TOKEN
-        measure_storegate_rest "$engine" "$pid" "$base"
+        measure_rest storegate-rest "$engine" "$pid" "$base"
         measure_graphql storegate-graphql "$engine" "$pid" "$base" bench/queries/storegate '"' \
             "{\"input\":{\"name\":\"bench item {n}\",\"price\":12.99,\"storeId\":\"$FIXTURE_WRITE_STORE\"}}" \
             '{"id":"{id}","input":{"title":"bench todo {n}"}}'
         ;;
     postgraphile)
         [ -f "$tmp/fixtures-postgres.env" ] || die "postgraphile needs storegate-postgres first (fixtures)"
-        # shellcheck disable=SC1090
+        # shellcheck disable=SC1090,SC1091
         source "$tmp/fixtures-postgres.env"
         port=$(free_port)
         PORT=$port DATABASE_URL=$PG_DATABASE_URL bench/postgraphile/start.sh >"$tmp/postgraphile.log" 2>&1 &
@@ -398,9 +409,24 @@ for system in ${SYSTEMS//,/ }; do
             "{\"storeId\":$FIXTURE_WRITE_STORE,\"name\":\"bench item {n}\",\"priceCents\":\"1299\",\"now\":\"$now\"}" \
             "{\"id\":{id},\"title\":\"bench todo {n}\",\"status\":\"open\",\"now\":\"$now\",\"completedAt\":null}"
         ;;
+    flask)
+        [ -f "$tmp/fixtures-postgres.env" ] || die "flask needs storegate-postgres first (fixtures)"
+        # shellcheck disable=SC1090,SC1091
+        source "$tmp/fixtures-postgres.env"
+        # Flask checks storegate's own token: same secret, claims and blocklist.
+        system_token=$FIXTURE_TOKEN
+        port=$(free_port)
+        PORT=$port DATABASE_URL=$PG_DATABASE_URL JWT_SECRET=$JWT_SECRET bench/flask/start.sh >"$tmp/flask.log" 2>&1 &
+        pid=$!
+        server_pids+=("$pid")
+        base="http://127.0.0.1:$port"
+        # Longer than the others: start.sh may install the venv first (BENCH_SKIP_BUILD=1 on a fresh tree).
+        wait_http "$base/api/products/${FIXTURE_PRODUCTS%%:*}" "$pid" flask "$tmp/flask.log" 3000
+        measure_rest flask postgres "$pid" "$base"
+        ;;
     ceiling)
         [ -f "$tmp/fixtures-postgres.env" ] || die "the ceiling needs storegate-postgres first (fixtures)"
-        # shellcheck disable=SC1090
+        # shellcheck disable=SC1090,SC1091
         source "$tmp/fixtures-postgres.env"
         port=$(free_port)
         DATABASE_URL=$PG_DATABASE_URL PORT=$port "$tmp/storegate-ceiling" >"$tmp/ceiling.log" 2>&1 &

@@ -13,6 +13,7 @@ SYSTEMS = [
     ("storegate-rest", "sqlite"),
     ("storegate-graphql", "sqlite"),
     ("postgraphile", "postgres"),
+    ("flask", "postgres"),
     ("ceiling", "postgres"),
 ]
 
@@ -25,6 +26,12 @@ GOALS = [
      "products_page", 3.0),
     ("storegate REST / ceiling", ("storegate-rest", "postgres"), ("ceiling", "postgres"), "product", 0.7),
     ("storegate REST / ceiling", ("storegate-rest", "postgres"), ("ceiling", "postgres"), "store", 0.7),
+]
+
+
+# Ratios printed for every workload measured on both sides, without a target.
+RATIOS = [
+    ("storegate REST / Flask", ("storegate-rest", "postgres"), ("flask", "postgres")),
 ]
 
 
@@ -66,6 +73,20 @@ def main() -> None:
                   f"{r['p99_ms']:.2f} ms | < 10 ms | {'yes' if r['p99_ms'] < 10 else 'NO'} |")
             print(f"| {system} ({engine}) peak RSS under that load | {workload} | "
                   f"{r['peak_rss_kib'] / 1024:.1f} MiB | < 64 MiB | {'yes' if r['peak_rss_kib'] < 64 * 1024 else 'NO'} |")
+
+    lines = []
+    for label, num, den in RATIOS:
+        for workload in WORKLOADS:
+            a, b = by_key.get((*num, workload)), by_key.get((*den, workload))
+            if a is None or b is None or not b["ops_per_s"]:
+                continue
+            ratio = a["ops_per_s"] / b["ops_per_s"]
+            lines.append(f"| {label} ops/s | {workload} | {a['ops_per_s']:,.0f} | {b['ops_per_s']:,.0f} | {ratio:.2f}× |")
+    if lines:
+        print("\n## Ratios\n")
+        print("| ratio | workload | numerator ops/s | denominator ops/s | measured |")
+        print("|---|---|--:|--:|--:|")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

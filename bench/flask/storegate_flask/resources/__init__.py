@@ -1,0 +1,1 @@
+"""One Flask-RESTX namespace per resource, as in the seed tutorial."""

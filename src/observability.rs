@@ -119,8 +119,10 @@ fn record_pool(size: u32, idle: usize) {
 /// clients choose names, and unbounded label values would grow memory.
 const MAX_OPERATION_NAMES: usize = 500;
 
-/// Counts a GraphQL operation by name and type.
-pub fn record_graphql_operation(name: Option<&str>, kind: &'static str) {
+/// Counts a GraphQL operation by name, type, and whether it ran every
+/// validation rule (`checked`) or only the variable-dependent ones because
+/// its document had passed them before (`skipped`).
+pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &'static str) {
     static SEEN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let name = match name {
         None => "anonymous".to_string(),
@@ -135,7 +137,8 @@ pub fn record_graphql_operation(name: Option<&str>, kind: &'static str) {
             }
         }
     };
-    metrics::counter!("graphql_operations_total", "operation" => name, "type" => kind).increment(1);
+    metrics::counter!("graphql_operations_total", "operation" => name, "type" => kind, "rules" => rules)
+        .increment(1);
 }
 
 /// Request count and latency per route and status.

@@ -1,16 +1,29 @@
-//! Parsed GraphQL documents, kept by their text.
+//! Parsed GraphQL documents, kept by their text, and whether they passed
+//! validation.
 //!
 //! Parsing was the largest single cost of a small operation (callgrind:
 //! 43% of the instructions of a product-with-factory query, BENCHMARKS.md),
 //! and clients send the same few documents again and again: their code
 //! holds them as constants. So the parsed form of recent documents is kept
-//! and copied into each request. Validation still runs on every request,
-//! because its outcome depends on the variables.
+//! and copied into each request.
+//!
+//! Validation was the next largest (31%). Every rule but one looks at the
+//! document alone; `ArgumentsOfCorrectType` also checks the variables'
+//! values against the arguments they fill, and complexity depends on them.
+//! So a document that passed every rule once runs on the schema that checks
+//! only depth, complexity and fragment cycles, but only while each variable
+//! is plainly a value of its declared built-in type (see
+//! [`KnownDocument::may_skip_rules`]); any other request, and any doubt,
+//! gets the full rules and their error messages.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Type,
+};
+use async_graphql::{Request, Value};
 use lru::LruCache;
 
 /// Distinct documents kept; the least recently used goes first.
@@ -19,38 +32,112 @@ const CAPACITY: NonZeroUsize = NonZeroUsize::new(128).expect("non-zero");
 /// (a few MiB at most) whatever clients send.
 const MAX_CACHED_BYTES: usize = 8 * 1024;
 
+/// A document seen before: its parsed form, and whether a request with it
+/// ran through every validation rule without an error.
+pub struct KnownDocument {
+    parsed: ExecutableDocument,
+    passed_rules: AtomicBool,
+}
+
+impl KnownDocument {
+    /// Records that a request with this document ran under every rule and
+    /// answered without any error (so no rule found one either).
+    pub fn passed_rules(&self) {
+        self.passed_rules.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `request` may skip the rules that look at the document alone:
+    /// the document passed them before, and the variables of the operation
+    /// it runs are values that `ArgumentsOfCorrectType` would accept without
+    /// a doubt. Since the document passed `VariableInAllowedPosition`, each
+    /// variable fills only arguments of its own type, so a value of that
+    /// type is valid there.
+    pub fn may_skip_rules(&self, request: &Request) -> bool {
+        if !self.passed_rules.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Some(operation) = selected_operation(&self.parsed, request.operation_name.as_deref()) else {
+            return false;
+        };
+        operation.variable_definitions.iter().all(|definition| {
+            let definition = &definition.node;
+            let declared = &definition.var_type.node;
+            match request.variables.get(&definition.name.node) {
+                None => declared.nullable || definition.default_value.is_some(),
+                Some(value) => plainly_of_type(declared, value),
+            }
+        })
+    }
+}
+
+/// The operation a request runs, when the document and the name settle it
+/// (otherwise the full path reports the problem).
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), None) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|o| &o.node),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|o| &o.node)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `value` is a value of `declared` that no built-in scalar could
+/// refuse. Input objects, enums and custom scalars answer `false`: their
+/// requests take the full rules. Stricter than async-graphql where they
+/// differ (an `Int` must fit 32 bits), never looser.
+fn plainly_of_type(declared: &Type, value: &Value) -> bool {
+    match (&declared.base, value) {
+        (_, Value::Null) => declared.nullable,
+        (BaseType::List(inner), Value::List(values)) => values.iter().all(|v| plainly_of_type(inner, v)),
+        (BaseType::List(_), _) => false,
+        (BaseType::Named(name), value) => match (name.as_str(), value) {
+            ("ID", Value::String(_)) | ("String", Value::String(_)) | ("Boolean", Value::Boolean(_)) => true,
+            ("ID", Value::Number(n)) => n.is_i64(),
+            ("Int", Value::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            ("Float", Value::Number(_)) => true,
+            _ => false,
+        },
+    }
+}
+
 pub struct DocumentCache {
-    parsed: Mutex<LruCache<String, Arc<ExecutableDocument>>>,
+    known: Mutex<LruCache<String, Arc<KnownDocument>>>,
 }
 
 impl Default for DocumentCache {
     fn default() -> Self {
-        Self { parsed: Mutex::new(LruCache::new(CAPACITY)) }
+        Self { known: Mutex::new(LruCache::new(CAPACITY)) }
     }
 }
 
 impl DocumentCache {
     /// Gives `request` its parsed document from the cache, or parses it
     /// and keeps the result. A document that does not parse is not kept:
-    /// the schema reports its syntax error as usual.
-    pub fn prime(&self, request: &mut async_graphql::Request) {
+    /// the schema reports its syntax error as usual. Returns the kept
+    /// document, if any, for the caller to record its validation.
+    pub fn prime(&self, request: &mut Request) -> Option<Arc<KnownDocument>> {
         if request.query.len() > MAX_CACHED_BYTES {
-            return;
+            return None;
         }
         let cached = self.lock().get(&request.query).cloned();
-        if let Some(document) = cached {
-            request.set_parsed_query(ExecutableDocument::clone(&document));
-            return;
+        if let Some(known) = cached {
+            request.set_parsed_query(known.parsed.clone());
+            return Some(known);
         }
-        if let Ok(document) = request.parsed_query() {
-            let document = Arc::new(document.clone());
-            self.lock().put(request.query.clone(), document);
-        }
+        let parsed = request.parsed_query().ok()?.clone();
+        let known = Arc::new(KnownDocument { parsed, passed_rules: AtomicBool::new(false) });
+        self.lock().put(request.query.clone(), Arc::clone(&known));
+        Some(known)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<ExecutableDocument>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<KnownDocument>>> {
         // The cache holds no invariant a panic could break.
-        self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     #[cfg(test)]
@@ -61,27 +148,84 @@ impl DocumentCache {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::Variables;
+
     use super::*;
 
     #[test]
     fn keeps_parsed_documents_and_skips_broken_and_oversized_ones() {
         let cache = DocumentCache::default();
-        let mut first = async_graphql::Request::new("{ product(id: 1) { name } }");
-        cache.prime(&mut first);
+        let mut first = Request::new("{ product(id: 1) { name } }");
+        assert!(cache.prime(&mut first).is_some());
         assert_eq!(cache.len(), 1);
-        let mut again = async_graphql::Request::new("{ product(id: 1) { name } }");
-        cache.prime(&mut again);
+        let mut again = Request::new("{ product(id: 1) { name } }");
+        assert!(cache.prime(&mut again).is_some());
         assert_eq!(cache.len(), 1);
         assert_eq!(again.parsed_query().expect("cached").operations.iter().count(), 1);
 
-        let mut broken = async_graphql::Request::new("{ product(id: ");
-        cache.prime(&mut broken);
+        let mut broken = Request::new("{ product(id: ");
+        assert!(cache.prime(&mut broken).is_none());
         assert_eq!(cache.len(), 1, "a syntax error is not kept");
         assert!(broken.parsed_query().is_err());
 
         let long = format!("{{ {} }}", "__typename ".repeat(MAX_CACHED_BYTES / 10));
-        let mut oversized = async_graphql::Request::new(long);
-        cache.prime(&mut oversized);
+        let mut oversized = Request::new(long);
+        assert!(cache.prime(&mut oversized).is_none());
         assert_eq!(cache.len(), 1, "an oversized document is not kept");
+    }
+
+    fn known(query: &str) -> (Arc<KnownDocument>, DocumentCache) {
+        let cache = DocumentCache::default();
+        let known = cache.prime(&mut Request::new(query)).expect("parses");
+        (known, cache)
+    }
+
+    fn with_variables(query: &str, variables: serde_json::Value) -> Request {
+        Request::new(query).variables(Variables::from_json(variables))
+    }
+
+    #[test]
+    fn skips_rules_only_after_they_passed() {
+        let query = "query($id: ID!) { product(id: $id) { name } }";
+        let (document, _cache) = known(query);
+        let request = with_variables(query, serde_json::json!({ "id": "7" }));
+        assert!(!document.may_skip_rules(&request), "never validated yet");
+        document.passed_rules();
+        assert!(document.may_skip_rules(&request));
+    }
+
+    #[test]
+    fn variables_must_plainly_be_of_their_declared_type() {
+        let query = "query($id: ID!, $first: Int, $tags: [String!], $price: Float, $on: Boolean) \
+                     { product(id: $id) { name } }";
+        let (document, _cache) = known(query);
+        document.passed_rules();
+        let skips = |variables: serde_json::Value| document.may_skip_rules(&with_variables(query, variables));
+
+        assert!(skips(serde_json::json!({ "id": 7, "first": 100, "tags": ["a"], "price": 1.5, "on": true })));
+        assert!(skips(serde_json::json!({ "id": "7", "first": null, "tags": null })));
+        assert!(!skips(serde_json::json!({})), "a missing required variable");
+        assert!(!skips(serde_json::json!({ "id": null })), "null for a required variable");
+        assert!(!skips(serde_json::json!({ "id": 1.5 })), "a fraction is no ID");
+        assert!(!skips(serde_json::json!({ "id": "7", "first": "100" })), "a string is no Int");
+        assert!(!skips(serde_json::json!({ "id": "7", "first": 3_000_000_000_i64 })), "beyond 32 bits");
+        assert!(!skips(serde_json::json!({ "id": "7", "tags": "a" })), "a single value for a list");
+        assert!(!skips(serde_json::json!({ "id": "7", "tags": [null] })), "null in a list of non-null");
+        assert!(!skips(serde_json::json!({ "id": "7", "on": 1 })), "a number is no Boolean");
+    }
+
+    #[test]
+    fn input_objects_enums_and_unknown_operations_take_the_full_rules() {
+        let query = "query($input: CreateItemInput!) { __typename }";
+        let (document, _cache) = known(query);
+        document.passed_rules();
+        assert!(!document.may_skip_rules(&with_variables(query, serde_json::json!({ "input": {} }))));
+
+        let query = "query A { __typename } query B($id: ID = 1) { product(id: $id) { name } }";
+        let (document, _cache) = known(query);
+        document.passed_rules();
+        assert!(!document.may_skip_rules(&Request::new(query)), "two operations, none named");
+        assert!(document.may_skip_rules(&Request::new(query).operation_name("B")), "a default fills $id");
+        assert!(!document.may_skip_rules(&Request::new(query).operation_name("C")));
     }
 }

@@ -19,7 +19,8 @@ use crate::error::AppError;
 /// at one row instead of a copy each.
 pub struct Factory(pub Arc<factory::Model>);
 
-#[Object]
+// `serial`, as `Product` (one relation field; the rest read the row).
+#[Object(serial)]
 impl Factory {
     async fn id(&self) -> ID {
         self.0.id.into()

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::documents::DocumentCache;
+use super::documents::{DocumentCache, KnownDocument};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
@@ -109,20 +109,20 @@ async fn execute(
             AppError::BadRequest(format!("a batch may hold at most {MAX_BATCH} operations; none were run"));
         return error_response(error).with_media(media);
     }
-    for request in batch.iter_mut() {
-        state.documents.prime(request);
-    }
+    let mut known: Vec<_> = batch.iter_mut().map(|request| state.documents.prime(request)).collect();
     if method == Method::GET && has_mutation(&mut batch) {
         let mut response = error_response(AppError::MethodNotAllowed { allow: "POST".into() });
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response.with_media(media);
     }
     let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(run(&state, request, viewer, client).await),
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(run(&state, request, known.pop().flatten(), viewer, client).await)
+        }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(run(&state, request, viewer.clone(), client).await);
+            for (request, known) in requests.into_iter().zip(known) {
+                responses.push(run(&state, request, known, viewer.clone(), client).await);
             }
             BatchResponse::Batch(responses)
         }
@@ -130,25 +130,39 @@ async fn execute(
     respond(response, media)
 }
 
-/// Runs one operation on the schema its kind calls for.
+/// Runs one operation on the schema its kind calls for: introspection's,
+/// the one without the document rules for a document that passed them,
+/// or the full one (which then records a pass).
 async fn run(
     state: &GraphqlState,
     mut request: async_graphql::Request,
+    known: Option<Arc<KnownDocument>>,
     viewer: Option<Viewer>,
     client: ClientAddr,
 ) -> async_graphql::Response {
     let introspection = is_introspection_only(&mut request);
+    let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
     let schema = match &state.schemas.introspection {
         Some(schema) if introspection => schema,
+        _ if skip_rules => &state.schemas.known_valid,
         _ => &state.schemas.limited,
     };
     let name = operation_name(&mut request);
     crate::observability::record_graphql_operation(
         name.as_deref(),
         if introspection { "introspection" } else { "operation" },
+        if skip_rules { "skipped" } else { "checked" },
     );
     let request = loaders::install(request.data(viewer).data(client), &state.app.db);
-    schema.execute(request).await
+    let response = schema.execute(request).await;
+    if let Some(known) = known
+        && !introspection
+        && !skip_rules
+        && response.errors.is_empty()
+    {
+        known.passed_rules();
+    }
+    response
 }
 
 /// The operation's name: the one asked for, or the document's only one.

@@ -15,7 +15,8 @@ use crate::error::AppError;
 
 pub struct Item(pub item::Model);
 
-#[Object]
+// `serial`, as `Product` (one relation field; the rest read the row).
+#[Object(serial)]
 impl Item {
     async fn id(&self) -> ID {
         self.0.id.into()

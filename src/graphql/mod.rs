@@ -61,20 +61,33 @@ pub const MAX_BATCH: usize = 10;
 #[derive(Clone)]
 pub struct Schemas {
     pub limited: AppSchema,
+    /// `limited` without the rules that look at the document alone, for
+    /// documents that already passed them (`documents::KnownDocument`).
+    pub known_valid: AppSchema,
     pub introspection: Option<AppSchema>,
 }
 
 pub fn build_schemas(state: AppState) -> Schemas {
     let introspection_enabled = state.config.graphql_introspection;
-    let mut limited =
-        schema_builder().data(state.clone()).limit_depth(MAX_DEPTH).limit_complexity(MAX_COMPLEXITY);
-    if !introspection_enabled {
-        limited = limited.disable_introspection();
-    }
+    let limited = || {
+        let builder =
+            schema_builder().data(state.clone()).limit_depth(MAX_DEPTH).limit_complexity(MAX_COMPLEXITY);
+        if introspection_enabled { builder } else { builder.disable_introspection() }
+    };
     let introspection = introspection_enabled.then(|| {
-        schema_builder().data(state).introspection_only().limit_depth(24).limit_complexity(2_000).finish()
+        schema_builder()
+            .data(state.clone())
+            .introspection_only()
+            .limit_depth(24)
+            .limit_complexity(2_000)
+            .finish()
     });
-    Schemas { limited: limited.finish(), introspection }
+    Schemas {
+        limited: limited().finish(),
+        // Fast still checks depth, complexity and fragment cycles.
+        known_valid: limited().validation_mode(async_graphql::ValidationMode::Fast).finish(),
+        introspection,
+    }
 }
 
 /// The SDL written to `schema.graphql` (`storegate schema graphql`).

@@ -33,7 +33,11 @@ impl Product {
     }
 }
 
-#[Object]
+// `serial`: the fields resolve one after another instead of as a set of
+// concurrent futures (a FuturesUnordered task per field). All but one are
+// plain reads of the row; lists of these still resolve their elements
+// concurrently, so loaders batch across elements as before.
+#[Object(serial)]
 impl Product {
     async fn id(&self) -> ID {
         self.row.id.into()

@@ -25,7 +25,8 @@ impl Store {
     }
 }
 
-#[Object]
+// `serial`, as `Product` (one relation field; the rest read the row).
+#[Object(serial)]
 impl Store {
     async fn id(&self) -> ID {
         self.row.id.into()

@@ -188,3 +188,58 @@ async fn graphiql_serves_its_own_assets_or_says_where_they_come_from() {
         .assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
     app.get("/graphql/assets/other.js", None).await.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
+
+async fn products_page(app: &TestApp, query: &str, first: Value) -> Res {
+    let body = json!({ "query": query, "variables": { "first": first } });
+    post_with_accept(app, body, Some("application/graphql-response+json")).await
+}
+
+/// A document that passed every validation rule once skips the rules that
+/// look at the document alone; its variables are still checked, and the
+/// limits still apply, with the same answers as on the first run.
+#[tokio::test]
+async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
+    let app = TestApp::new().await;
+    let unseen = TestApp::new().await;
+    let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
+    let query = format!(
+        "query KnownDocumentProbe($first: Int) {{ products(first: $first) {{ nodes {{ {} }} }} }}",
+        fields.join(" ")
+    );
+
+    for _ in 0..3 {
+        let ok = products_page(&app, &query, json!(20)).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+        assert!(ok.body.get("errors").is_none(), "{}", ok.text);
+    }
+    let metrics = app.get("/metrics", None).await.text;
+    let counted = |rules: &str| {
+        let series = format!(
+            r#"graphql_operations_total{{operation="KnownDocumentProbe",type="operation",rules="{rules}"}} "#
+        );
+        metrics.lines().find_map(|line| line.strip_prefix(series.as_str())).map(str::to_owned)
+    };
+    assert_eq!(counted("checked").as_deref(), Some("1"), "{metrics}");
+    assert_eq!(counted("skipped").as_deref(), Some("2"), "{metrics}");
+
+    // Variables that are no plain Int: the same answer as from a server
+    // that has never seen the document (for "twenty", the rules' 400).
+    for bad in [json!("twenty"), json!(1.5), json!(3_000_000_000_i64)] {
+        let known = products_page(&app, &query, bad.clone()).await;
+        let fresh = products_page(&unseen, &query, bad.clone()).await;
+        assert_eq!((known.status, &known.body), (fresh.status, &fresh.body), "{bad}");
+        assert!(known.body.get("errors").is_some(), "{bad}: {}", known.text);
+    }
+    let refused = products_page(&app, &query, json!("twenty")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.body["errors"][0]["message"].as_str().unwrap().contains("Invalid value"),
+        "{}",
+        refused.text
+    );
+    // The complexity limit still follows the variables: 100 nodes × 60 fields.
+    let over = products_page(&app, &query, json!(100)).await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST, "{}", over.text);
+    assert_eq!(over.body, products_page(&unseen, &query, json!(100)).await.body);
+    assert!(over.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
+}

@@ -46,7 +46,10 @@ async fn metrics_count_requests_pool_use_and_graphql_operations() {
     assert!(text.contains(r#"route="/api/stores/{id}",status="404""#), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains(r#"db_pool_connections{state="in_use"}"#), "{text}");
-    assert!(text.contains(r#"graphql_operations_total{operation="ListStores",type="operation"}"#), "{text}");
+    assert!(
+        text.contains(r#"graphql_operations_total{operation="ListStores",type="operation",rules="checked"}"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -74,6 +74,15 @@ impl CachedStatement {
             .collect()
     }
 
+    /// Every row, undecoded (for joins whose left side repeats on each row
+    /// and is decoded once).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn rows(&self, db: &DatabaseConnection, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
+        db.query_all_raw(self.statement(db, values)).await
+    }
+
     /// The first row, undecoded.
     ///
     /// # Errors

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, SelectModel, SelectTwoModel, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IdenStatic, QueryFilter, QueryOrder, SelectA, SelectB, SelectModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -77,10 +77,15 @@ pub async fn get_with_items(
             &store::Entity::find_by_id(0).find_also_related(item::Entity).order_by_asc(item::Column::Id),
         )
     });
-    let mut rows =
-        WITH_ITEMS.all::<SelectTwoModel<store::Model, item::Model>>(db, vec![id.into()]).await?.into_iter();
-    let (found, first) = rows.next().ok_or_else(|| AppError::not_found("store", id))?;
-    let items = first.into_iter().chain(rows.filter_map(|(_, item)| item)).collect();
+    let rows = WITH_ITEMS.rows(db, vec![id.into()]).await?;
+    let first = rows.first().ok_or_else(|| AppError::not_found("store", id))?;
+    // The store's columns repeat on every row: decode them once, not per item.
+    let found = store::Model::from_query_result(first, SelectA.as_str())?;
+    let items = rows
+        .iter()
+        .map(|row| item::Model::from_query_result_optional(row, SelectB.as_str()))
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((found, items))
 }
 

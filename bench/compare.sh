@@ -365,7 +365,7 @@ mkdir -p "$(dirname "$OUT")" "$(dirname "$CHART")"
 : >"$OUT"
 machine_file=$tmp/machine.md
 {
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src entity migration bench Cargo.toml Cargo.lock 2>/dev/null || echo ' (plus uncommitted changes)')"
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src entity migration bench ':(exclude)bench/results' Cargo.toml Cargo.lock 2>/dev/null || echo ' (plus uncommitted changes)')"
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') × $(nproc), shared by wrk, the server and PostgreSQL"
     echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
     echo "- $(rustc --version); node $(node --version); $(python3 --version); $(psql --version); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"

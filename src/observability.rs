@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -208,27 +209,32 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Wraps the routes in every cross-cutting layer, outermost last.
+/// Wraps the routes in every cross-cutting layer, outermost first.
+///
+/// One `ServiceBuilder` stack, applied with one `Router::layer`: each
+/// `Router::layer` call boxes every route again, and a boxed layer costs
+/// a clone and a boxed future per request (eleven of each before).
 pub fn layers(router: Router, config: &Config) -> Router {
-    router
-        .layer(middleware::from_fn(track))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        // Also bounds bodies read as streams (GraphQL), which bypass the
-        // extractor limit above.
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        // A request that outlives the timeout gets a 503, never a hung
-        // connection.
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
-        // Bare errors from the layers above (413, 503, 405, 404) become
-        // problem+json.
-        .layer(middleware::from_fn(crate::rest::problems::problem_json_errors))
-        .layer(middleware::from_fn(request_id_in_problems))
-        .layer(CompressionLayer::new())
-        .layer(cors(config))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(cors(config))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(request_id_in_problems))
+        // Bare errors from the layers below (413, 503, 405, 404) become
+        // problem+json.
+        .layer(middleware::from_fn(crate::rest::problems::problem_json_errors))
+        // A request that outlives the timeout gets a 503, never a hung
+        // connection.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(middleware::from_fn(track))
+        // Also bounds bodies read as streams (GraphQL), which bypass the
+        // extractor limit below.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    router.layer(stack)
 }

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use entity::{factory, product};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SelectTwoModel, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, SelectTwoModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -100,6 +100,41 @@ pub async fn list(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(rows, page))
 }
+
+/// A product with its factory's name only: what REST shows of one
+/// product (the factory's id is the product's `factory_id`).
+#[derive(Debug, Clone)]
+pub struct ProductSummaryRow {
+    pub product: product::Model,
+    pub factory_name: String,
+}
+
+/// One product with its factory's name (REST `GET /api/products/{id}`).
+///
+/// Reads the product's columns and one of the factory's, not the whole
+/// factory row that [`get`] reads for GraphQL: the profile in
+/// BENCHMARKS.md showed the eleven unused columns (a JSON one among them)
+/// costing PostgreSQL and the decoder on every request.
+///
+/// # Errors
+/// `NotFound` when there is no such product.
+pub async fn get_summary(db: &DatabaseConnection, id: i32) -> Result<ProductSummaryRow, AppError> {
+    static BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
+        CachedStatement::new(
+            &product::Entity::find_by_id(0)
+                .join(JoinType::InnerJoin, product::Relation::Factory.def())
+                .column_as(factory::Column::Name, FACTORY_NAME),
+        )
+    });
+    let row = BY_ID.row(db, vec![id.into()]).await?.ok_or_else(|| AppError::not_found("product", id))?;
+    Ok(ProductSummaryRow {
+        product: product::Model::from_query_result(&row, "")?,
+        factory_name: row.try_get("", FACTORY_NAME)?,
+    })
+}
+
+/// The alias of the factory's name in [`get_summary`]'s select.
+const FACTORY_NAME: &str = "factory_name";
 
 /// # Errors
 /// `NotFound` when there is no such product.

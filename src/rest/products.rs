@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::responses::{Collection, PageParams, collection, created, id_filter};
 use crate::domain::input::WriteMode;
-use crate::domain::products::{self, ProductInput, ProductRow};
+use crate::domain::products::{self, ProductInput, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
 use crate::error::AppError;
 use crate::openapi::{
@@ -64,8 +64,8 @@ struct FactorySummary {
     name: String,
 }
 
-impl From<ProductRow> for ProductBody {
-    fn from(row: ProductRow) -> Self {
+impl From<ProductSummaryRow> for ProductBody {
+    fn from(row: ProductSummaryRow) -> Self {
         let p = row.product;
         Self {
             id: p.id,
@@ -73,10 +73,16 @@ impl From<ProductRow> for ProductBody {
             name: p.name,
             description: p.description,
             price: Money::from_cents(p.price_cents).as_f64(),
-            factory: FactorySummary { id: row.factory.id, name: row.factory.name },
+            factory: FactorySummary { id: p.factory_id, name: row.factory_name },
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
+    }
+}
+
+impl From<ProductRow> for ProductBody {
+    fn from(row: ProductRow) -> Self {
+        ProductSummaryRow { product: row.product, factory_name: row.factory.name }.into()
     }
 }
 
@@ -137,7 +143,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::get(&state.db, id).await?.into()))
+    Ok(Json(products::get_summary(&state.db, id).await?.into()))
 }
 
 /// Create a product

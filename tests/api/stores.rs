@@ -245,3 +245,34 @@ async fn limits_and_cursors_are_checked_on_both_faces() {
         assert_eq!(res.gql_fields(), [field]);
     }
 }
+
+/// The joined read decodes the store and each item from one row: every
+/// field must match what the entities read one table at a time, whatever
+/// names the join gives the columns.
+#[tokio::test]
+async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time() {
+    use entity::{item, store};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let app = TestApp::new().await;
+    let token = app.user_token("joined@example.com").await;
+    let other = app.store(&token, "Other Shop").await;
+    app.item(&token, other, "Elsewhere", 1.0).await;
+    let id = app.store(&token, "Joined Shop").await;
+    for (name, price) in [("Tea", 4.5), ("Cups", 12.99), ("Pot", 30.0)] {
+        app.item(&token, id, name, price).await;
+    }
+    let id = i32::try_from(id).unwrap();
+
+    let (found, items) = storegate::domain::stores::get_with_items(&app.db, id).await.unwrap();
+    let expected_store = store::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    let expected_items = item::Entity::find()
+        .filter(item::Column::StoreId.eq(id))
+        .order_by_asc(item::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(found, expected_store);
+    assert_eq!(expected_items.len(), 3);
+    assert_eq!(items, expected_items);
+}

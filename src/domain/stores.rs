@@ -99,8 +99,8 @@ pub async fn get_with_items(
     Ok((found, items))
 }
 
-/// The prefix of the store's columns in [`get_with_items`]'s select.
-/// (a dot, so that no prefixed name can be an item column's: `store_id` is one).
+/// The prefix of the store's columns in [`get_with_items`]'s select; a
+/// dot, so that no prefixed name is also an item column's (`store_id`).
 const STORE_PREFIX: &str = "store.";
 
 /// # Errors

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, SelectModel, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    SelectModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -62,7 +63,7 @@ pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32,
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
 
-/// A store with all of its items, ordered by id (REST `GET /api/stores/{id}`).
+/// A store with all of its items, ordered by id (GraphQL `store { items }`).
 ///
 /// # Errors
 /// `NotFound` when there is no such store.
@@ -70,37 +71,78 @@ pub async fn get_with_items(
     db: &DatabaseConnection,
     id: i32,
 ) -> Result<(store::Model, Vec<item::Model>), AppError> {
-    // One statement: the store joined with its items (none: one row with
-    // no item). The items' columns keep their own names and the store's
-    // take a prefix: SeaORM formats `prefix + column` for every column it
-    // decodes under a prefix, and the items are decoded 20 times a read
-    // where the store is decoded once (BENCHMARKS.md).
-    static WITH_ITEMS: LazyLock<CachedStatement> = LazyLock::new(|| {
-        let store_columns = store::Column::iter()
-            .fold(store::Entity::find_by_id(0).select_only(), |query, column| {
-                query.column_as(column, format!("{STORE_PREFIX}{}", column.as_str()))
-            });
-        CachedStatement::new(
-            &store_columns
-                .columns(item::Column::iter())
-                .left_join(item::Entity)
-                .order_by_asc(item::Column::Id),
-        )
-    });
-    let rows = WITH_ITEMS.rows(db, vec![id.into()]).await?;
+    static WITH_ITEMS: LazyLock<CachedStatement> =
+        LazyLock::new(|| store_joined_with_items(|query| query.columns(item::Column::iter())));
+    read_store_joined_with_items(&WITH_ITEMS, db, id).await
+}
+
+/// An item as a store's REST detail shows it: what
+/// [`get_with_item_summaries`] reads of each item.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "item::Entity")]
+pub struct ItemSummary {
+    pub id: i32,
+    pub name: String,
+    pub price_cents: i64,
+}
+
+/// A store with the id, name and price of each of its items, ordered by id
+/// (REST `GET /api/stores/{id}`).
+///
+/// Reads three of each item's six columns, not the whole rows that
+/// [`get_with_items`] reads for GraphQL: per item, the two timestamps and
+/// the store's id cost PostgreSQL and the decoder on every request and the
+/// REST body shows none of them (BENCHMARKS.md).
+///
+/// # Errors
+/// `NotFound` when there is no such store.
+pub async fn get_with_item_summaries(
+    db: &DatabaseConnection,
+    id: i32,
+) -> Result<(store::Model, Vec<ItemSummary>), AppError> {
+    static WITH_SUMMARIES: LazyLock<CachedStatement> =
+        LazyLock::new(|| store_joined_with_items(ItemSummary::select_cols));
+    read_store_joined_with_items(&WITH_SUMMARIES, db, id).await
+}
+
+/// One statement: the store by id joined with its items (none: one row
+/// with no item), ordered by item id. The items' columns, chosen by
+/// `item_columns`, keep their own names and the store's take a prefix:
+/// SeaORM formats `prefix + column` for every column it decodes under a
+/// prefix, and the items are decoded 20 times a read where the store is
+/// decoded once (BENCHMARKS.md).
+fn store_joined_with_items(
+    item_columns: impl FnOnce(Select<store::Entity>) -> Select<store::Entity>,
+) -> CachedStatement {
+    let store_columns = store::Column::iter()
+        .fold(store::Entity::find_by_id(0).select_only(), |query, column| {
+            query.column_as(column, format!("{STORE_PREFIX}{}", column.as_str()))
+        });
+    CachedStatement::new(&item_columns(store_columns).left_join(item::Entity).order_by_asc(item::Column::Id))
+}
+
+async fn read_store_joined_with_items<T: FromQueryResult>(
+    statement: &CachedStatement,
+    db: &DatabaseConnection,
+    id: i32,
+) -> Result<(store::Model, Vec<T>), AppError> {
+    let rows = statement.rows(db, vec![id.into()]).await?;
     let first = rows.first().ok_or_else(|| AppError::not_found("store", id))?;
     // The store's columns repeat on every row: decode them once, not per item.
     let found = store::Model::from_query_result(first, STORE_PREFIX)?;
+    // A store without items is one row whose item columns are NULL: `None`
+    // here. Any other decoding failure is an error, not a missing item.
     let items = rows
         .iter()
-        .map(|row| item::Model::from_query_result_optional(row, ""))
+        .map(|row| Option::<T>::from_query_result(row, ""))
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((found, items))
 }
 
-/// The prefix of the store's columns in [`get_with_items`]'s select; a
-/// dot, so that no prefixed name is also an item column's (`store_id`).
+/// The prefix of the store's columns in [`store_joined_with_items`]'s
+/// select; a dot, so that no prefixed name is also an item column's
+/// (`store_id`).
 const STORE_PREFIX: &str = "store.";
 
 /// # Errors

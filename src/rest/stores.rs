@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use entity::{item, store};
+use entity::store;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -73,13 +73,13 @@ struct ItemSummary {
     price: f64,
 }
 
-impl From<item::Model> for ItemSummary {
-    fn from(i: item::Model) -> Self {
+impl From<stores::ItemSummary> for ItemSummary {
+    fn from(i: stores::ItemSummary) -> Self {
         Self { id: i.id, name: i.name, price: Money::from_cents(i.price_cents).as_f64() }
     }
 }
 
-fn detail(store: store::Model, items: Vec<item::Model>) -> StoreDetail {
+fn detail(store: store::Model, items: Vec<stores::ItemSummary>) -> StoreDetail {
     StoreDetail { store: store.into(), items: items.into_iter().map(ItemSummary::from).collect() }
 }
 
@@ -134,7 +134,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<StoreDetail>, AppError> {
-    let (store, items) = stores::get_with_items(&state.db, id).await?;
+    let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
     Ok(Json(detail(store, items)))
 }
 
@@ -242,7 +242,7 @@ async fn write(
     mode: WriteMode,
 ) -> Result<Json<StoreDetail>, AppError> {
     stores::update(&state.db, caller.viewer(), id, input, mode).await?;
-    let (store, items) = stores::get_with_items(&state.db, id).await?;
+    let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
     Ok(Json(detail(store, items)))
 }
 

@@ -253,6 +253,7 @@ async fn limits_and_cursors_are_checked_on_both_faces() {
 async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time() {
     use entity::{item, store};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use storegate::domain::stores;
 
     let app = TestApp::new().await;
     let token = app.user_token("joined@example.com").await;
@@ -264,7 +265,7 @@ async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time()
     }
     let id = i32::try_from(id).unwrap();
 
-    let (found, items) = storegate::domain::stores::get_with_items(&app.db, id).await.unwrap();
+    let (found, items) = stores::get_with_items(&app.db, id).await.unwrap();
     let expected_store = store::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
     let expected_items = item::Entity::find()
         .filter(item::Column::StoreId.eq(id))
@@ -275,4 +276,20 @@ async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time()
     assert_eq!(found, expected_store);
     assert_eq!(expected_items.len(), 3);
     assert_eq!(items, expected_items);
+
+    // The narrower read REST uses: the same store, and each item's id, name
+    // and price.
+    let (found, summaries) = stores::get_with_item_summaries(&app.db, id).await.unwrap();
+    assert_eq!(found, expected_store);
+    let expected_summaries: Vec<_> = expected_items
+        .iter()
+        .map(|i| stores::ItemSummary { id: i.id, name: i.name.clone(), price_cents: i.price_cents })
+        .collect();
+    assert_eq!(summaries, expected_summaries);
+
+    // A store without items is one joined row with NULL item columns: no item.
+    let empty = i32::try_from(app.store(&token, "Empty Shop").await).unwrap();
+    let expected_empty = store::Entity::find_by_id(empty).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stores::get_with_items(&app.db, empty).await.unwrap(), (expected_empty.clone(), vec![]));
+    assert_eq!(stores::get_with_item_summaries(&app.db, empty).await.unwrap(), (expected_empty, vec![]));
 }

@@ -1,6 +1,5 @@
 //! `Product`, `products`, `product`, and the product mutations.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
@@ -29,7 +28,7 @@ impl Product {
     }
 
     fn joined(found: ProductRow) -> Self {
-        Self { row: found.product, factory: Some(Arc::new(found.factory)) }
+        Self { row: found.product, factory: Some(found.factory) }
     }
 }
 
@@ -117,20 +116,10 @@ impl ProductQuery {
         let request = page_request(first, after)?;
         // A factory id that cannot exist filters down to nothing.
         let factory_id = factory_id.map(|id| parse_id(&id).unwrap_or(-1));
-        // The page's join already read every factory: each node carries its
-        // own, so `factory` costs no query, no loader and no batching wait.
+        // The page's join already read every factory (each once, shared by
+        // its products): `factory` costs no query, no loader and no wait.
         let page = products::list(&state(ctx).db, factory_id, request).await?;
-        // Products of one factory share its row.
-        let mut factories: HashMap<i32, Arc<factory::Model>> = HashMap::new();
-        Ok(relay(
-            request,
-            page,
-            |row| row.product.id,
-            |row| {
-                let factory = factories.entry(row.factory.id).or_insert_with(|| Arc::new(row.factory));
-                Product { row: row.product, factory: Some(Arc::clone(factory)) }
-            },
-        ))
+        Ok(relay(request, page, |row| row.product.id, Product::joined))
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {

@@ -82,7 +82,7 @@ impl From<ProductSummaryRow> for ProductBody {
 
 impl From<ProductRow> for ProductBody {
     fn from(row: ProductRow) -> Self {
-        ProductSummaryRow { product: row.product, factory_name: row.factory.name }.into()
+        ProductSummaryRow { product: row.product, factory_name: row.factory.name.clone() }.into()
     }
 }
 

@@ -395,3 +395,50 @@ async fn single_reads_with_their_relation_are_one_statement_on_both_faces() {
     assert_eq!(found.body["data"]["product"]["factory"]["name"], factory.body["name"]);
     assert_eq!(found.body["data"]["product"]["factory"]["certifications"], factory.body["certifications"]);
 }
+
+/// The joined reads decode each product and its factory from one row (a
+/// page decodes each of its factories once): every field must match what
+/// the entities read one table at a time, whatever names the join gives
+/// the columns.
+#[tokio::test]
+async fn product_reads_with_their_factory_match_their_rows_read_one_table_at_a_time() {
+    use std::collections::HashMap;
+
+    use entity::{factory, product};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    use storegate::domain::PageRequest;
+    use storegate::domain::products;
+
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let factories: HashMap<i32, factory::Model> =
+        factory::Entity::find().all(&app.db).await.unwrap().into_iter().map(|f| (f.id, f)).collect();
+    let expected_page = |filter: Option<i32>, after: i32| {
+        let mut select = product::Entity::find().filter(product::Column::Id.gt(after));
+        if let Some(factory_id) = filter {
+            select = select.filter(product::Column::FactoryId.eq(factory_id));
+        }
+        select.order_by_asc(product::Column::Id).limit(100).all(&app.db)
+    };
+
+    let second_factory = *factories.keys().max().unwrap();
+    for (filter, after) in [(None, 0), (None, 1950), (Some(second_factory), 0)] {
+        let request = PageRequest { limit: 100, after: (after > 0).then_some(after) };
+        let page = products::list(&app.db, filter, request).await.unwrap();
+        let expected = expected_page(filter, after).await.unwrap();
+        assert_eq!(page.rows.len(), expected.len(), "{filter:?} after {after}");
+        assert!(!expected.is_empty());
+        for (row, product) in page.rows.iter().zip(&expected) {
+            assert_eq!(&row.product, product);
+            assert_eq!(*row.factory, factories[&product.factory_id], "product {}", product.id);
+        }
+        // The page holds products of more than one factory (unless filtered).
+        let distinct: std::collections::HashSet<_> = page.rows.iter().map(|r| r.factory.id).collect();
+        assert_eq!(distinct.len() > 1, filter.is_none());
+    }
+
+    let product = expected_page(None, 41).await.unwrap().remove(0);
+    let one = products::get(&app.db, product.id).await.unwrap();
+    assert_eq!(one.product, product);
+    assert_eq!(*one.factory, factories[&product.factory_id]);
+}

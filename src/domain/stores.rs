@@ -131,7 +131,8 @@ async fn read_store_joined_with_items<T: FromQueryResult>(
     // The store's columns repeat on every row: decode them once, not per item.
     let found = store::Model::from_query_result(first, STORE_PREFIX)?;
     // A store without items is one row whose item columns are NULL: `None`
-    // here. Any other decoding failure is an error, not a missing item.
+    // here. A decoding error other than a NULL (a type mismatch, say) is
+    // an error, not a missing item.
     let items = rows
         .iter()
         .map(|row| Option::<T>::from_query_result(row, ""))

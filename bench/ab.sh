@@ -47,6 +47,11 @@ PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${BENCH_PG_DB:-storegate_ab}
 JWT_SECRET=bench-only-dummy-secret-0123456789abcdefghijklmn
 
+command -v wrk >/dev/null || {
+    echo "ab: wrk is needed (Debian: apt-get install wrk)" >&2
+    exit 1
+}
+
 tmp=$(mktemp -d)
 pid=""
 cleanup() {
@@ -75,10 +80,17 @@ run() { # ENGINE BUILD -> one line: engine build req/s p99_ms cpu_us_per_req
     DATABASE_URL="${url[$1]}" HOST=127.0.0.1 PORT=$port STOREGATE_ENV=production JWT_SECRET=$JWT_SECRET \
         RUST_LOG=warn "$tmp/$2" serve >"$tmp/server.log" 2>&1 &
     pid=$!
+    local ready=""
     for _ in $(seq 1 300); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && ready=1 && break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
+    [ -n "$ready" ] || {
+        cat "$tmp/server.log" >&2
+        echo "ab: $1 $2: the server did not start" >&2
+        exit 1
+    }
     local base="http://127.0.0.1:$port"
     export BENCH_A_PATH=$AB_PATH BENCH_A_IDS=$IDS BENCH_A_METHOD=$AB_METHOD BENCH_A_BODY=$AB_BODY
     wrk -t2 -c64 -d"${WARMUP}s" -s bench/wrk/workload.lua "$base" >/dev/null

@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 use entity::{factory, product};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, RelationTrait, Select, SqlErr,
 };
 use serde::Deserialize;
@@ -70,31 +70,18 @@ pub struct ProductRow {
 /// their own names and the factory's take [`FACTORY_PREFIX`]. SeaORM
 /// formats `prefix + column` for every column it decodes under a prefix;
 /// a page decodes 100 products and only its few distinct factories
-/// ([`decode_row`]), so the products go without one (BENCHMARKS.md).
+/// ([`list`]), so the products go without one (BENCHMARKS.md).
 fn with_factory_columns(select: Select<product::Entity>) -> Select<product::Entity> {
-    factory::Column::iter().fold(select.left_join(factory::Entity), |query, column| {
-        query.column_as(column, format!("{FACTORY_PREFIX}{}", column.as_str()))
-    })
+    factory::Model::select_cols_nested(select.left_join(factory::Entity), Some(FACTORY_PREFIX), None)
 }
 
 /// The prefix of the factory's columns in [`with_factory_columns`]; a dot,
 /// so that no prefixed name is also a product column's (`factory_id`).
 const FACTORY_PREFIX: &str = "factory.";
 
-/// Decodes a row of [`with_factory_columns`]; `factories` holds the
-/// factories decoded so far, so that each is decoded once.
-fn decode_row(
-    row: &QueryResult,
-    factories: &mut HashMap<i32, Arc<factory::Model>>,
-) -> Result<ProductRow, AppError> {
-    let product = product::Model::from_query_result(row, "")?;
-    let factory = match factories.entry(product.factory_id) {
-        Entry::Occupied(known) => Arc::clone(known.get()),
-        Entry::Vacant(slot) => {
-            Arc::clone(slot.insert(Arc::new(factory::Model::from_query_result(row, FACTORY_PREFIX)?)))
-        }
-    };
-    Ok(ProductRow { product, factory })
+/// The factory's columns of a row of [`with_factory_columns`].
+fn decode_factory(row: &QueryResult) -> Result<Arc<factory::Model>, AppError> {
+    Ok(Arc::new(factory::Model::from_query_result(row, FACTORY_PREFIX)?))
 }
 
 /// One page of products (optionally of one factory), each with its factory:
@@ -113,8 +100,19 @@ pub async fn list(
     }
     let select = with_factory_columns(page.apply(select, product::Column::Id));
     let rows = db.query_all_raw(select.build(db.get_database_backend())).await?;
-    let mut factories = HashMap::new();
-    let rows = rows.iter().map(|row| decode_row(row, &mut factories)).collect::<Result<Vec<_>, _>>()?;
+    // A page's products share a few factories: each is decoded once.
+    let mut factories: HashMap<i32, Arc<factory::Model>> = HashMap::new();
+    let rows = rows
+        .iter()
+        .map(|row| {
+            let product = product::Model::from_query_result(row, "")?;
+            let factory = match factories.entry(product.factory_id) {
+                Entry::Occupied(known) => Arc::clone(known.get()),
+                Entry::Vacant(slot) => Arc::clone(slot.insert(decode_factory(row)?)),
+            };
+            Ok(ProductRow { product, factory })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Page::from_overfetch(rows, page))
 }
 
@@ -159,7 +157,7 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppErro
     static BY_ID: LazyLock<CachedStatement> =
         LazyLock::new(|| CachedStatement::new(&with_factory_columns(product::Entity::find_by_id(0))));
     let row = BY_ID.row(db, vec![id.into()]).await?.ok_or_else(|| AppError::not_found("product", id))?;
-    decode_row(&row, &mut HashMap::new())
+    Ok(ProductRow { product: product::Model::from_query_result(&row, "")?, factory: decode_factory(&row)? })
 }
 
 /// All products of many factories in one statement (GraphQL `Factory.products`).

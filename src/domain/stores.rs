@@ -6,8 +6,7 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    SelectModel, SqlErr,
+    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel, SqlErr,
 };
 use serde::Deserialize;
 use validator::Validate;
@@ -71,8 +70,7 @@ pub async fn get_with_items(
     db: &DatabaseConnection,
     id: i32,
 ) -> Result<(store::Model, Vec<item::Model>), AppError> {
-    static WITH_ITEMS: LazyLock<CachedStatement> =
-        LazyLock::new(|| store_joined_with_items(|query| query.columns(item::Column::iter())));
+    static WITH_ITEMS: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<item::Model>);
     read_store_joined_with_items(&WITH_ITEMS, db, id).await
 }
 
@@ -100,28 +98,28 @@ pub async fn get_with_item_summaries(
     db: &DatabaseConnection,
     id: i32,
 ) -> Result<(store::Model, Vec<ItemSummary>), AppError> {
-    static WITH_SUMMARIES: LazyLock<CachedStatement> =
-        LazyLock::new(|| store_joined_with_items(ItemSummary::select_cols));
+    static WITH_SUMMARIES: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<ItemSummary>);
     read_store_joined_with_items(&WITH_SUMMARIES, db, id).await
 }
 
 /// One statement: the store by id joined with its items (none: one row
-/// with no item), ordered by item id. The items' columns, chosen by
-/// `item_columns`, keep their own names and the store's take a prefix:
-/// SeaORM formats `prefix + column` for every column it decodes under a
-/// prefix, and the items are decoded 20 times a read where the store is
-/// decoded once (BENCHMARKS.md).
-fn store_joined_with_items(
-    item_columns: impl FnOnce(Select<store::Entity>) -> Select<store::Entity>,
-) -> CachedStatement {
-    let store_columns = store::Column::iter()
-        .fold(store::Entity::find_by_id(0).select_only(), |query, column| {
-            query.column_as(column, format!("{STORE_PREFIX}{}", column.as_str()))
-        });
-    CachedStatement::new(&item_columns(store_columns).left_join(item::Entity).order_by_asc(item::Column::Id))
+/// with no item), ordered by item id. The items' columns, those `T`
+/// decodes, keep their own names and the store's take a prefix: SeaORM
+/// formats `prefix + column` for every column it decodes under a prefix,
+/// and the items are decoded 20 times a read where the store is decoded
+/// once (BENCHMARKS.md).
+fn store_joined_with_items<T: PartialModelTrait>() -> CachedStatement {
+    let store_columns = store::Model::select_cols_nested(
+        store::Entity::find_by_id(0).select_only(),
+        Some(STORE_PREFIX),
+        None,
+    );
+    CachedStatement::new(
+        &T::select_cols(store_columns).left_join(item::Entity).order_by_asc(item::Column::Id),
+    )
 }
 
-async fn read_store_joined_with_items<T: FromQueryResult>(
+async fn read_store_joined_with_items<T: PartialModelTrait>(
     statement: &CachedStatement,
     db: &DatabaseConnection,
     id: i32,

@@ -421,8 +421,8 @@ async fn product_reads_with_their_factory_match_their_rows_read_one_table_at_a_t
         select.order_by_asc(product::Column::Id).limit(100).all(&app.db)
     };
 
-    let second_factory = *factories.keys().max().unwrap();
-    for (filter, after) in [(None, 0), (None, 1950), (Some(second_factory), 0)] {
+    let last_factory = *factories.keys().max().unwrap();
+    for (filter, after) in [(None, 0), (None, 1950), (Some(last_factory), 0)] {
         let request = PageRequest { limit: 100, after: (after > 0).then_some(after) };
         let page = products::list(&app.db, filter, request).await.unwrap();
         let expected = expected_page(filter, after).await.unwrap();

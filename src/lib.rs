@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod json;
 pub mod observability;
 pub mod openapi;
 pub mod rest;

@@ -7,16 +7,17 @@ use std::sync::Arc;
 use async_graphql::parser::types::{OperationType, Selection};
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 
 use super::documents::{DocumentCache, KnownDocument};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
+use crate::json::Json;
 use crate::rest::extract::ClientAddr;
 use crate::state::AppState;
 

@@ -1,6 +1,6 @@
 //! `/api/auth`: sign-up, login and the current user.
 
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};

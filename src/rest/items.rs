@@ -1,6 +1,6 @@
 //! `/api/items`.
 
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

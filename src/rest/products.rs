@@ -1,7 +1,7 @@
 //! `/api/products`. A product shows only its factory's id and name; the
 //! full factory is `GET /api/factories/{id}`.
 
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,7 +1,7 @@
 //! Response shapes shared by every REST resource: 201 with `Location`, and
 //! collections with `next_cursor` and a `Link: rel="next"` header.
 
-use axum::Json;
+use crate::json::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;

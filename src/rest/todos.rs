@@ -1,6 +1,6 @@
 //! `/api/todos`: the caller's own todos.
 
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -22,6 +22,10 @@ pub struct Settings {
     /// `sqlite:` or `postgres:` URL.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://storegate.db?mode=rwc", global = true)]
     pub database_url: String,
+    /// Connections in the database pool; default: PostgreSQL twice the
+    /// CPUs, at least 4; SQLite 8.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_max_connections: Option<u32>,
     /// `development` or `production`.
     #[arg(long, env = "STOREGATE_ENV", value_enum, default_value = "development", global = true)]
     pub env: Environment,
@@ -94,6 +98,9 @@ impl CorsOrigins {
 pub struct Config {
     pub env: Environment,
     pub database_url: String,
+    /// `None`: [`crate::db::default_postgres_connections`] or
+    /// [`crate::db::DEFAULT_SQLITE_CONNECTIONS`].
+    pub database_max_connections: Option<u32>,
     pub jwt_secret: Vec<u8>,
     pub host: String,
     pub port: u16,
@@ -115,6 +122,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("env", &self.env)
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
             .field("jwt_secret", &"<redacted>")
             .field("host", &self.host)
             .field("port", &self.port)
@@ -179,6 +187,7 @@ impl Config {
         Ok(Self {
             env: settings.env,
             database_url: settings.database_url,
+            database_max_connections: settings.database_max_connections,
             jwt_secret,
             host: settings.host,
             port: settings.port,
@@ -203,6 +212,7 @@ impl Config {
         Self {
             env: Environment::Development,
             database_url: database_url.into(),
+            database_max_connections: None,
             jwt_secret: jwt_secret.into(),
             host: "127.0.0.1".into(),
             port: 0,
@@ -297,6 +307,25 @@ mod tests {
     }
 
     #[test]
+    fn the_pool_size_is_read_from_the_environment_and_must_be_1_to_1000() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let parse = |value: &str| {
+            <Cli as clap::Parser>::try_parse_from(["storegate", "--database-max-connections", value])
+                .map(|cli| cli.settings.database_max_connections)
+        };
+        assert_eq!(parse("6").unwrap(), Some(6));
+        assert!(parse("0").is_err());
+        assert!(parse("1001").is_err());
+        assert!(parse("many").is_err());
+        let unset = <Cli as clap::Parser>::try_parse_from(["storegate"]).unwrap();
+        assert_eq!(unset.settings.database_max_connections, None);
+    }
+
+    #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite://storegate.db"), "sqlite://storegate.db");
@@ -305,6 +334,7 @@ mod tests {
     fn settings(env: Environment, secret: Option<&str>) -> Settings {
         Settings {
             database_url: "sqlite::memory:".into(),
+            database_max_connections: None,
             env,
             jwt_secret: secret.map(str::to_string),
             host: "127.0.0.1".into(),

@@ -20,7 +20,7 @@ const REVOCATION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// Fails when the database cannot be opened or migrated, or the address
 /// cannot be bound.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let connection = db::connect(&config.database_url)
+    let connection = db::connect_sized(&config.database_url, config.database_max_connections)
         .await
         .with_context(|| format!("could not open the database at {}", redact_url(&config.database_url)))?;
     db::migrate(&connection).await.context("migrations failed")?;

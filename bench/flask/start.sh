@@ -14,8 +14,9 @@
 #   PORT           listen port on 127.0.0.1 (default 5001)
 #   FLASK_WORKERS  gunicorn worker processes (default: nproc)
 #   FLASK_THREADS  threads per worker (default 8)
-#   FLASK_POOL_SIZE  PostgreSQL connections per worker (default: 16 / workers,
-#                  rounded up, so the total matches storegate's pool of 16)
+#   FLASK_POOL_SIZE  PostgreSQL connections per worker (default: storegate's pool / workers,
+#                  rounded up, so the total matches storegate's default pool: twice
+#                 the CPUs, at least 4)
 #   FLASK_VENV     the virtualenv (default: <repo>/target/flask-venv)
 #   FLASK_PYTHON   the Python that creates it (default: python3)
 #
@@ -54,7 +55,10 @@ fi
 : "${DATABASE_URL:?start.sh: set DATABASE_URL to the PostgreSQL database storegate migrated}"
 : "${JWT_SECRET:?start.sh: set JWT_SECRET to the HS256 secret storegate signs with}"
 workers="${FLASK_WORKERS:-$(nproc)}"
-storegate_pool=16 # storegate's PostgreSQL max_connections (src/db.rs)
+# storegate's default PostgreSQL pool (default_postgres_connections in
+# src/db.rs): twice the CPUs, at least 4.
+storegate_pool=$(( $(nproc) * 2 ))
+[ "$storegate_pool" -ge 4 ] || storegate_pool=4
 export PORT="${PORT:-5001}"
 export FLASK_WORKERS="$workers"
 export FLASK_POOL_SIZE="${FLASK_POOL_SIZE:-$(( (storegate_pool + workers - 1) / workers ))}"

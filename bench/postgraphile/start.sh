@@ -8,8 +8,9 @@
 #   DATABASE_URL  (required) the PostgreSQL database storegate migrated
 #   PORT          listen port on 127.0.0.1 (default 5000)
 #   PG_WORKERS    Node cluster workers (default: nproc); 1 = a single process
-#   PG_POOL_SIZE  PostgreSQL connections per worker (default: 16 / workers,
-#                 rounded up, so the total matches storegate's pool of 16)
+#   PG_POOL_SIZE  PostgreSQL connections per worker (default: storegate's pool / workers,
+#                 rounded up, so the total matches storegate's default pool: twice
+#                 the CPUs, at least 4)
 #
 # The script execs, so its pid becomes PostGraphile's: with PG_WORKERS >= 2 it
 # is the cluster master (which only forks and supervises) and the workers
@@ -27,7 +28,10 @@ fi
 
 port="${PORT:-5000}"
 workers="${PG_WORKERS:-$(nproc)}"
-storegate_pool=16 # storegate's PostgreSQL max_connections (src/db.rs)
+# storegate's default PostgreSQL pool (default_postgres_connections in
+# src/db.rs): twice the CPUs, at least 4.
+storegate_pool=$(( $(nproc) * 2 ))
+[ "$storegate_pool" -ge 4 ] || storegate_pool=4
 pool="${PG_POOL_SIZE:-$(( (storegate_pool + workers - 1) / workers ))}"
 
 export NODE_ENV=production

@@ -24,8 +24,12 @@ use sqlx::{FromRow, Row};
 
 type Ts = DateTime<Utc>;
 
-/// storegate's PostgreSQL pool size (src/db.rs), so both servers get the same.
-const DEFAULT_POOL_SIZE: u32 = 16;
+/// storegate's default PostgreSQL pool size (`default_postgres_connections`
+/// in src/db.rs: twice the CPUs, at least 4), so both servers get the same.
+fn default_pool_size() -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    u32::try_from(cpus * 2).unwrap_or(u32::MAX).max(4)
+}
 const DEFAULT_PORT: u16 = 8090;
 /// storegate's page sizes (src/domain/pagination.rs).
 const DEFAULT_LIMIT: i64 = 20;
@@ -539,7 +543,7 @@ async fn main() {
         std::process::exit(2)
     };
     let port: u16 = env_or("PORT", DEFAULT_PORT);
-    let pool_size: u32 = env_or("POOL_SIZE", DEFAULT_POOL_SIZE);
+    let pool_size: u32 = env_or("POOL_SIZE", default_pool_size());
     // storegate (sea-orm's default) pings every connection it takes from the
     // pool, one extra round trip per statement; the ceiling does not unless
     // asked to, so the difference can be measured on its own.

@@ -2,9 +2,7 @@
 //! does not take, a body over the limit) still reach clients as
 //! problem+json, with their `Allow` / `WWW-Authenticate` headers kept.
 
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
@@ -14,9 +12,10 @@ pub async fn not_found() -> AppError {
     AppError::NotFound("no such route".into())
 }
 
-/// Rewrites bare error responses (no JSON body) into problem+json.
-pub async fn problem_json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// Rewrites a bare error response (no JSON body) into problem+json, keeping
+/// its `WWW-Authenticate` and `Retry-After`; any other response is returned
+/// as it is.
+pub fn bare_error_as_problem(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || has_json_body(&response) {
         return response;

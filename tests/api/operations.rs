@@ -38,17 +38,53 @@ async fn metrics_count_requests_pool_use_and_graphql_operations() {
     app.get("/api/stores", None).await;
     app.get("/api/stores/12345", None).await;
     app.gql("query ListStores { stores { nodes { id } } }", json!({}), None).await;
+    let purge = Request::builder()
+        .method(Method::from_bytes(b"PURGE").unwrap())
+        .uri("/api/stores")
+        .body(Body::empty())
+        .unwrap();
+    app.send(purge).await.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
     let metrics = app.get("/metrics", None).await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
     let text = &metrics.text;
     assert!(text.contains(r#"http_requests_total{method="GET",route="/api/stores",status="200"}"#), "{text}");
     assert!(text.contains(r#"route="/api/stores/{id}",status="404""#), "{text}");
+    // Methods a client makes up share one label, so they cannot grow the
+    // series without bound.
+    assert!(text.contains(r#"method="OTHER",route="/api/stores",status="405""#), "{text}");
+    assert!(!text.contains("PURGE"), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains(r#"db_pool_connections{state="in_use"}"#), "{text}");
     assert!(
         text.contains(r#"graphql_operations_total{operation="ListStores",type="operation",rules="checked"}"#),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_the_timeout_is_a_counted_503_problem() {
+    let app = TestApp::with_config(|c| c.request_timeout = std::time::Duration::from_millis(50)).await;
+    // A body that never arrives keeps the handler waiting past the timeout,
+    // whatever the engine's speed.
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/stores")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-request-id", "slow-one-7")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let timed_out = app.send(request).await;
+    timed_out.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+    assert_eq!(timed_out.header("retry-after"), Some("1"));
+    assert_eq!(timed_out.body["request_id"], "slow-one-7");
+    assert_eq!(app.get("/api/stores", None).await.status, StatusCode::OK, "a quick read still answers");
+    let metrics = app.get("/metrics", None).await;
+    assert!(
+        metrics.text.contains(r#"http_requests_total{method="POST",route="/api/stores",status="503"}"#),
+        "{}",
+        metrics.text
     );
 }
 

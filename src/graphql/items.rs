@@ -10,50 +10,104 @@ use super::scalars::DateTime;
 use super::stores::Store;
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
+use crate::domain::stores::ItemSummary;
 use crate::domain::{Money, Patch};
 use crate::error::AppError;
 
-pub struct Item(pub item::Model);
+pub struct Item(Row);
+
+/// What was read of an item: the whole row, or only the columns a store's
+/// items usually show (when the query asks for no others of them).
+enum Row {
+    Full(item::Model),
+    Summary { summary: ItemSummary, store_id: i32 },
+}
+
+impl Item {
+    pub fn new(row: item::Model) -> Self {
+        Self(Row::Full(row))
+    }
+
+    /// An item of the store `store_id`, read without its timestamps.
+    pub fn summary(summary: ItemSummary, store_id: i32) -> Self {
+        Self(Row::Summary { summary, store_id })
+    }
+
+    fn id_value(&self) -> i32 {
+        match &self.0 {
+            Row::Full(row) => row.id,
+            Row::Summary { summary, .. } => summary.id,
+        }
+    }
+
+    fn store_id_value(&self) -> i32 {
+        match &self.0 {
+            Row::Full(row) => row.store_id,
+            Row::Summary { store_id, .. } => *store_id,
+        }
+    }
+
+    /// The whole row: at hand, or read now. The store's resolver reads
+    /// summaries only when its look-ahead finds no timestamp asked for, so
+    /// this read is a fallback that keeps the answer right, not a path that
+    /// runs.
+    async fn full(&self, ctx: &Context<'_>) -> async_graphql::Result<std::borrow::Cow<'_, item::Model>> {
+        match &self.0 {
+            Row::Full(row) => Ok(std::borrow::Cow::Borrowed(row)),
+            Row::Summary { summary, .. } => {
+                Ok(std::borrow::Cow::Owned(items::get(&state(ctx).db, summary.id).await?))
+            }
+        }
+    }
+}
 
 // `serial`, as `Product` (one relation field; the rest read the row).
 #[Object(serial)]
 impl Item {
     async fn id(&self) -> ID {
-        self.0.id.into()
+        self.id_value().into()
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        match &self.0 {
+            Row::Full(row) => &row.name,
+            Row::Summary { summary, .. } => &summary.name,
+        }
     }
 
     /// Exact to the cent; at most two decimals.
     async fn price(&self) -> f64 {
-        Money::from_cents(self.0.price_cents).as_f64()
+        let cents = match &self.0 {
+            Row::Full(row) => row.price_cents,
+            Row::Summary { summary, .. } => summary.price_cents,
+        };
+        Money::from_cents(cents).as_f64()
     }
 
     async fn store_id(&self) -> ID {
-        self.0.store_id.into()
+        self.store_id_value().into()
     }
 
     /// The item's store (batched across items).
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
+        let store_id = self.store_id_value();
         // Subscriptions have no per-request loaders: read directly there.
         match ctx.data_opt::<Cached<StoreById>>() {
             Some(loader) => loader
-                .load_one(self.0.store_id)
+                .load_one(store_id)
                 .await?
                 .map(Store::new)
-                .ok_or_else(|| AppError::not_found("store", self.0.store_id).into()),
-            None => Ok(Store::new(crate::domain::stores::get(&state(ctx).db, self.0.store_id).await?)),
+                .ok_or_else(|| AppError::not_found("store", store_id).into()),
+            None => Ok(Store::new(crate::domain::stores::get(&state(ctx).db, store_id).await?)),
         }
     }
 
-    async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at)
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime> {
+        Ok(DateTime(self.full(ctx).await?.created_at))
     }
 
-    async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime> {
+        Ok(DateTime(self.full(ctx).await?.updated_at))
     }
 }
 
@@ -92,7 +146,7 @@ impl ItemQuery {
         if wants(ctx, "store") {
             prime::<StoreById>(ctx, page.rows.iter().map(|i| i.store_id)).await?;
         }
-        Ok(relay(request, page, |i| i.id, Item))
+        Ok(relay(request, page, |i| i.id, Item::new))
     }
 
     async fn item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Item>> {
@@ -100,7 +154,7 @@ impl ItemQuery {
             return Ok(None);
         };
         match items::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Item(found))),
+            Ok(found) => Ok(Some(Item::new(found))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
@@ -119,7 +173,7 @@ impl ItemMutation {
             price: Patch::Value(input.price),
             store_id: patch_id(MaybeUndefined::Value(input.store_id)),
         };
-        Ok(Item(items::create(state(ctx), viewer(ctx), input).await?))
+        Ok(Item::new(items::create(state(ctx), viewer(ctx), input).await?))
     }
 
     /// Changes the fields given; needs a fresh token.
@@ -135,7 +189,7 @@ impl ItemMutation {
             price: patch(input.price),
             store_id: patch_id(input.store_id),
         };
-        Ok(Item(items::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Item::new(items::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Admins only.

@@ -10,13 +10,20 @@ use super::loaders::{Cached, ItemsByStore, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
-use crate::domain::stores::{self, StoreInput};
+use crate::domain::stores::{self, ItemSummary, StoreInput};
 use crate::error::AppError;
 
 pub struct Store {
     row: store::Model,
     /// The items, when the statement that found the store joined them.
-    items: Option<Vec<item::Model>>,
+    items: Option<JoinedItems>,
+}
+
+/// A store's items as the joined statement read them: whole rows, or only
+/// the columns of [`ItemSummary`] when the query asks for nothing else.
+enum JoinedItems {
+    Full(Vec<item::Model>),
+    Summaries(Vec<ItemSummary>),
 }
 
 impl Store {
@@ -38,14 +45,18 @@ impl Store {
 
     /// Every item of the store, by id (batched across stores).
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
-        if let Some(items) = &self.items {
-            return Ok(items.iter().cloned().map(Item).collect());
+        match &self.items {
+            Some(JoinedItems::Full(items)) => return Ok(items.iter().cloned().map(Item::new).collect()),
+            Some(JoinedItems::Summaries(items)) => {
+                return Ok(items.iter().cloned().map(|item| Item::summary(item, self.row.id)).collect());
+            }
+            None => {}
         }
         let items = match ctx.data_opt::<Cached<ItemsByStore>>() {
             Some(loader) => loader.load_one(self.row.id).await?.unwrap_or_default(),
             None => crate::domain::items::for_store(&state(ctx).db, self.row.id).await?,
         };
-        Ok(items.into_iter().map(Item).collect())
+        Ok(items.into_iter().map(Item::new).collect())
     }
 
     async fn created_at(&self) -> DateTime {
@@ -56,6 +67,12 @@ impl Store {
         DateTime(self.row.updated_at)
     }
 }
+
+/// The `Item` fields an [`ItemSummary`] cannot answer (`storeId` and
+/// `store` need only the store's id, which the store has). The look-ahead
+/// follows fragments; a field it misses would still be answered right, by
+/// a read of the whole row (`Item::full`).
+const SUMMARY_LESS_FIELDS: [&str; 2] = ["createdAt", "updatedAt"];
 
 #[derive(InputObject)]
 pub struct CreateStoreInput {
@@ -97,11 +114,19 @@ impl StoreQuery {
             return Ok(None);
         };
         let db = &state(ctx).db;
-        // With its items, the store and the items come in one statement.
-        let found = if ctx.look_ahead().field("items").exists() {
-            stores::get_with_items(db, id).await.map(|(row, items)| Store { row, items: Some(items) })
-        } else {
+        // With its items, the store and the items come in one statement,
+        // which reads only the items' columns the query can show.
+        let items = ctx.look_ahead().field("items");
+        let found = if !items.exists() {
             stores::get(db, id).await.map(Store::new)
+        } else if SUMMARY_LESS_FIELDS.iter().any(|field| items.field(field).exists()) {
+            stores::get_with_items(db, id)
+                .await
+                .map(|(row, items)| Store { row, items: Some(JoinedItems::Full(items)) })
+        } else {
+            stores::get_with_item_summaries(db, id)
+                .await
+                .map(|(row, items)| Store { row, items: Some(JoinedItems::Summaries(items)) })
         };
         match found {
             Ok(found) => Ok(Some(found)),

@@ -51,7 +51,7 @@ impl Subscription {
         BroadcastStream::new(state(ctx).events.subscribe()).filter_map(move |change| async move {
             match change {
                 Ok(Change::Item { kind, item }) if store_id.is_none_or(|s| s == item.store_id) => {
-                    Some(ItemEvent { kind, item: Item(item) })
+                    Some(ItemEvent { kind, item: Item::new(item) })
                 }
                 _ => None,
             }

@@ -396,6 +396,51 @@ async fn single_reads_with_their_relation_are_one_statement_on_both_faces() {
     assert_eq!(found.body["data"]["product"]["factory"]["certifications"], factory.body["certifications"]);
 }
 
+/// A store's items are read whole only when the query asks for a column a
+/// summary lacks (the timestamps), through fragments too; either way every
+/// field answers the same as the whole row, in one statement.
+#[tokio::test]
+async fn a_store_reads_its_items_timestamps_only_when_asked_and_answers_alike() {
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let fields = |body: &Value| -> Vec<Value> {
+        body["data"]["store"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| json!([i["id"], i["name"], i["price"], i["storeId"]]))
+            .collect()
+    };
+
+    let summaries = "query { store(id: 1) { items { id name price storeId } } }";
+    let (summary, cost) = app.counting(app.gql(summaries, json!({}), None)).await;
+    assert_eq!(cost, 1, "{}", summary.text);
+    let whole = "query { store(id: 1) { items { id name price storeId createdAt updatedAt } } }";
+    let (full, cost) = app.counting(app.gql(whole, json!({}), None)).await;
+    assert_eq!(cost, 1, "{}", full.text);
+    assert_eq!(fields(&summary.body).len(), 20);
+    assert_eq!(fields(&summary.body), fields(&full.body));
+    assert!(fields(&summary.body).iter().all(|f| f[3] == json!("1")), "{}", summary.text);
+
+    // The timestamps asked for through a named or an inline fragment are
+    // read with the store: one statement, not one more per item.
+    let first_item = &full.body["data"]["store"]["items"][0];
+    for query in [
+        "query { store(id: 1) { items { id name price storeId ...Stamps } } } \
+         fragment Stamps on Item { createdAt updatedAt }",
+        "query { store(id: 1) { items { id name price storeId ... on Item { createdAt updatedAt } } } }",
+    ] {
+        let (fragment, cost) = app.counting(app.gql(query, json!({}), None)).await;
+        assert_eq!(cost, 1, "{query}: {}", fragment.text);
+        assert_eq!(fragment.body["data"], full.body["data"], "{query}");
+    }
+    let one = "query($id: ID!) { item(id: $id) { createdAt updatedAt } }";
+    let item = app.gql(one, json!({ "id": first_item["id"] }), None).await;
+    assert_eq!(item.body["data"]["item"]["createdAt"], first_item["createdAt"], "{}", item.text);
+    assert_eq!(item.body["data"]["item"]["updatedAt"], first_item["updatedAt"]);
+    assert!(first_item["createdAt"].is_string(), "{}", full.text);
+}
+
 /// The joined reads decode each product and its factory from one row (a
 /// page decodes each of its factories once): every field must match what
 /// the entities read one table at a time, whatever names the join gives

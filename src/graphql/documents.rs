@@ -15,16 +15,23 @@
 //! is plainly a value of its declared built-in type (see
 //! [`KnownDocument::may_skip_rules`]); any other request, and any doubt,
 //! gets the full rules and their error messages.
+//!
+//! Automatic persisted queries (Apollo's protocol, version 1) ride on the
+//! same cache: a client that sent a document with its SHA-256 once may send
+//! the hash alone after that (`extensions.persistedQuery`). The hash is
+//! resolved to its text before anything else reads the request, so a
+//! mutation sent by hash over GET is refused like any other.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Type,
 };
-use async_graphql::{Request, Value};
+use async_graphql::{ErrorExtensionValues, Request, ServerError, Value};
 use lru::LruCache;
+use sha2::{Digest, Sha256};
 
 /// Distinct documents kept; the least recently used goes first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(128).expect("non-zero");
@@ -86,6 +93,36 @@ fn selected_operation<'a>(
     }
 }
 
+fn lock<T>(cache: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The caches hold no invariant a panic could break.
+    cache.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The hash of a `persistedQuery` extension, lowercased.
+fn persisted_hash(extension: &Value) -> Result<String, PersistedQueryError> {
+    let malformed = || {
+        PersistedQueryError::Malformed(
+            r#"extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}"#.into(),
+        )
+    };
+    let Value::Object(fields) = extension else { return Err(malformed()) };
+    match fields.get("version") {
+        Some(Value::Number(version)) if version.as_u64() == Some(1) => {}
+        Some(Value::Number(version)) => {
+            return Err(PersistedQueryError::Malformed(format!(
+                "persisted query version {version} is not supported; only version 1 is"
+            )));
+        }
+        _ => return Err(malformed()),
+    }
+    match fields.get("sha256Hash") {
+        Some(Value::String(hash)) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(hash.to_ascii_lowercase())
+        }
+        _ => Err(malformed()),
+    }
+}
+
 /// Whether `value` is a value of `declared` that no built-in scalar could
 /// refuse. Input objects, enums and custom scalars answer `false`: their
 /// requests take the full rules. Stricter than async-graphql where they
@@ -105,17 +142,74 @@ fn plainly_of_type(declared: &Type, value: &Value) -> bool {
     }
 }
 
+/// Why a persisted-query request could not be resolved to a document.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PersistedQueryError {
+    /// The hash alone, and no document is kept under it (never sent, or
+    /// dropped since): the client sends the document with its hash again.
+    NotFound,
+    /// The document's SHA-256 is not the hash sent with it.
+    HashMismatch,
+    /// Not `{"version": 1, "sha256Hash": "<64 hex digits>"}`.
+    Malformed(String),
+}
+
+impl PersistedQueryError {
+    /// The GraphQL error: Apollo's message and code for a miss, which its
+    /// clients look for to resend the document; `BAD_REQUEST` otherwise.
+    pub fn into_server_error(self) -> ServerError {
+        let (message, code) = match self {
+            Self::NotFound => ("PersistedQueryNotFound".to_string(), "PERSISTED_QUERY_NOT_FOUND"),
+            Self::HashMismatch => ("provided sha does not match query".to_string(), "BAD_REQUEST"),
+            Self::Malformed(detail) => (detail, "BAD_REQUEST"),
+        };
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", code);
+        ServerError { extensions: Some(extensions), ..ServerError::new(message, None) }
+    }
+}
+
 pub struct DocumentCache {
     known: Mutex<LruCache<String, Arc<KnownDocument>>>,
+    /// Persisted queries: lowercase hex SHA-256 to the document's text.
+    persisted: Mutex<LruCache<String, Arc<str>>>,
 }
 
 impl Default for DocumentCache {
     fn default() -> Self {
-        Self { known: Mutex::new(LruCache::new(CAPACITY)) }
+        Self { known: Mutex::new(LruCache::new(CAPACITY)), persisted: Mutex::new(LruCache::new(CAPACITY)) }
     }
 }
 
 impl DocumentCache {
+    /// Resolves `extensions.persistedQuery`, when the request has one: the
+    /// hash alone becomes the document kept under it; a document with its
+    /// hash is checked against it and kept (up to the same size as parsed
+    /// documents; a longer one runs but must be sent whole every time).
+    /// A request without the extension is left as it is.
+    ///
+    /// # Errors
+    /// An unknown hash, a hash that does not match the document, or an
+    /// extension that is not version 1 with a SHA-256.
+    pub fn resolve_persisted(&self, request: &mut Request) -> Result<(), PersistedQueryError> {
+        let Some(extension) = request.extensions.remove("persistedQuery") else {
+            return Ok(());
+        };
+        let hash = persisted_hash(&extension)?;
+        if request.query.is_empty() {
+            let query = lock(&self.persisted).get(&hash).cloned().ok_or(PersistedQueryError::NotFound)?;
+            request.query = query.to_string();
+            return Ok(());
+        }
+        if format!("{:x}", Sha256::digest(request.query.as_bytes())) != hash {
+            return Err(PersistedQueryError::HashMismatch);
+        }
+        if request.query.len() <= MAX_CACHED_BYTES {
+            lock(&self.persisted).put(hash, request.query.as_str().into());
+        }
+        Ok(())
+    }
+
     /// Gives `request` its parsed document from the cache, or parses it
     /// and keeps the result. A document that does not parse is not kept:
     /// the schema reports its syntax error as usual. Returns the kept
@@ -135,9 +229,8 @@ impl DocumentCache {
         Some(known)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<KnownDocument>>> {
-        // The cache holds no invariant a panic could break.
-        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, LruCache<String, Arc<KnownDocument>>> {
+        lock(&self.known)
     }
 
     #[cfg(test)]

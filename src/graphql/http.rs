@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::documents::{DocumentCache, KnownDocument};
+use super::documents::{DocumentCache, KnownDocument, PersistedQueryError};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
@@ -110,7 +110,11 @@ async fn execute(
             AppError::BadRequest(format!("a batch may hold at most {MAX_BATCH} operations; none were run"));
         return error_response(error).with_media(media);
     }
-    let mut known: Vec<_> = batch.iter_mut().map(|request| state.documents.prime(request)).collect();
+    // A persisted query's hash becomes its text before anything reads it.
+    let mut prepared: Vec<_> = batch
+        .iter_mut()
+        .map(|request| state.documents.resolve_persisted(request).map(|()| state.documents.prime(request)))
+        .collect();
     if method == Method::GET && has_mutation(&mut batch) {
         let mut response = error_response(AppError::MethodNotAllowed { allow: "POST".into() });
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -118,12 +122,13 @@ async fn execute(
     }
     let response = match batch {
         BatchRequest::Single(request) => {
-            BatchResponse::Single(run(&state, request, known.pop().flatten(), viewer, client).await)
+            let prepared = prepared.pop().unwrap_or(Ok(None));
+            BatchResponse::Single(run(&state, request, prepared, viewer, client).await)
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
-            for (request, known) in requests.into_iter().zip(known) {
-                responses.push(run(&state, request, known, viewer.clone(), client).await);
+            for (request, prepared) in requests.into_iter().zip(prepared) {
+                responses.push(run(&state, request, prepared, viewer.clone(), client).await);
             }
             BatchResponse::Batch(responses)
         }
@@ -133,14 +138,19 @@ async fn execute(
 
 /// Runs one operation on the schema its kind calls for: introspection's,
 /// the one without the document rules for a document that passed them,
-/// or the full one (which then records a pass).
+/// or the full one (which then records a pass). A persisted query that
+/// did not resolve is answered with why, and nothing runs.
 async fn run(
     state: &GraphqlState,
     mut request: async_graphql::Request,
-    known: Option<Arc<KnownDocument>>,
+    prepared: Result<Option<Arc<KnownDocument>>, PersistedQueryError>,
     viewer: Option<Viewer>,
     client: ClientAddr,
 ) -> async_graphql::Response {
+    let known = match prepared {
+        Ok(known) => known,
+        Err(error) => return async_graphql::Response::from_errors(vec![error.into_server_error()]),
+    };
     let introspection = is_introspection_only(&mut request);
     let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
     let schema = match &state.schemas.introspection {

@@ -243,3 +243,138 @@ async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
     assert_eq!(over.body, products_page(&unseen, &query, json!(100)).await.body);
     assert!(over.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
 }
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+fn persisted(hash: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+async fn get_graphql(app: &TestApp, params: &[(&str, String)]) -> Res {
+    let query = serde_urlencoded::to_string(params).expect("encodes");
+    app.get(&format!("/graphql?{query}"), None).await
+}
+
+#[tokio::test]
+async fn persisted_queries_run_by_hash_once_their_document_was_sent() {
+    let app = TestApp::new().await;
+    let token = app.user_token("apq@example.com").await;
+    let store = app.store(&token, "Hashed").await;
+    let query = "query Store($id: ID!) { store(id: $id) { name } }";
+    let hash = sha256_hex(query);
+    let variables = json!({ "id": store.to_string() });
+
+    // The hash alone, before the document was ever sent: Apollo's miss,
+    // which its clients answer by sending the document with the hash.
+    let miss =
+        post_with_accept(&app, json!({ "variables": variables, "extensions": persisted(&hash) }), None).await;
+    assert_eq!(miss.status, StatusCode::OK, "{}", miss.text);
+    assert_eq!(miss.body["errors"][0]["message"], "PersistedQueryNotFound");
+    assert_eq!(miss.gql_code(), Some("PERSISTED_QUERY_NOT_FOUND"));
+    assert!(miss.body.get("data").is_none_or(Value::is_null), "{}", miss.text);
+    let strict = post_with_accept(
+        &app,
+        json!({ "variables": variables, "extensions": persisted(&hash) }),
+        Some("application/graphql-response+json"),
+    )
+    .await;
+    assert_eq!(strict.status, StatusCode::BAD_REQUEST, "a request that could not run: {}", strict.text);
+
+    let sent = post_with_accept(
+        &app,
+        json!({ "query": query, "variables": variables, "extensions": persisted(&hash) }),
+        None,
+    )
+    .await;
+    assert_eq!(sent.body, json!({ "data": { "store": { "name": "Hashed" } } }), "{}", sent.text);
+
+    let by_hash =
+        post_with_accept(&app, json!({ "variables": variables, "extensions": persisted(&hash) }), None).await;
+    assert_eq!(by_hash.body, sent.body, "{}", by_hash.text);
+    let upper = post_with_accept(
+        &app,
+        json!({ "variables": variables, "extensions": persisted(&hash.to_ascii_uppercase()) }),
+        None,
+    )
+    .await;
+    assert_eq!(upper.body, sent.body, "hex digits in either case: {}", upper.text);
+    let over_get = get_graphql(
+        &app,
+        &[("variables", variables.to_string()), ("extensions", persisted(&hash).to_string())],
+    )
+    .await;
+    assert_eq!(over_get.status, StatusCode::OK, "{}", over_get.text);
+    assert_eq!(over_get.body, sent.body, "{}", over_get.text);
+}
+
+#[tokio::test]
+async fn persisted_queries_refuse_wrong_hashes_bad_extensions_and_mutations_over_get() {
+    let app = TestApp::new().await;
+    let query = "{ stores { nodes { id } } }";
+    let wrong = sha256_hex("{ stores { nodes { name } } }");
+    let mismatch =
+        post_with_accept(&app, json!({ "query": query, "extensions": persisted(&wrong) }), None).await;
+    assert_eq!(
+        mismatch.body["errors"][0]["message"], "provided sha does not match query",
+        "{}",
+        mismatch.text
+    );
+    assert_eq!(mismatch.gql_code(), Some("BAD_REQUEST"));
+    assert!(mismatch.body.get("data").is_none_or(Value::is_null), "nothing ran: {}", mismatch.text);
+    let never_kept = post_with_accept(&app, json!({ "extensions": persisted(&wrong) }), None).await;
+    assert_eq!(never_kept.gql_code(), Some("PERSISTED_QUERY_NOT_FOUND"), "a mismatch is not kept");
+
+    for (extension, says) in [
+        (json!({ "persistedQuery": { "version": 2, "sha256Hash": sha256_hex(query) } }), "version 2"),
+        (json!({ "persistedQuery": { "version": 1, "sha256Hash": "abc" } }), "64 hex digits"),
+        (json!({ "persistedQuery": "abc" }), "64 hex digits"),
+    ] {
+        let refused = post_with_accept(&app, json!({ "query": query, "extensions": extension }), None).await;
+        assert_eq!(refused.gql_code(), Some("BAD_REQUEST"), "{}", refused.text);
+        let message = refused.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+    }
+
+    // A mutation registered over POST is still a mutation when its hash
+    // comes over GET: refused, and nothing is created.
+    let token = app.admin_token("apq-admin@example.com").await;
+    let mutation = r#"mutation { createStore(input: { name: "By Hash" }) { id } }"#;
+    let hash = sha256_hex(mutation);
+    let created = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(json!({ "query": mutation, "extensions": persisted(&hash) }).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert!(created.body["data"]["createStore"]["id"].is_string(), "{}", created.text);
+    let over_get = app
+        .send(
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!(
+                    "/graphql?{}",
+                    serde_urlencoded::to_string([("extensions", persisted(&hash).to_string())]).unwrap()
+                ))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(over_get.status, StatusCode::METHOD_NOT_ALLOWED, "{}", over_get.text);
+    let stores = app.gql(r#"{ stores { nodes { name } } }"#, json!({}), None).await;
+    let named = stores.body["data"]["stores"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "By Hash")
+        .count();
+    assert_eq!(named, 1, "created once, over POST: {}", stores.text);
+}

@@ -20,7 +20,9 @@
 //! same cache: a client that sent a document with its SHA-256 once may send
 //! the hash alone after that (`extensions.persistedQuery`). The hash is
 //! resolved to its text before anything else reads the request, so a
-//! mutation sent by hash over GET is refused like any other.
+//! mutation sent by hash over GET is refused like any other. (async-graphql's
+//! `ApolloPersistedQueries` extension resolves it inside `Schema::execute`,
+//! after that check and after this cache, so it is not used.)
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};

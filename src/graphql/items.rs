@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::item;
+use tokio::sync::OnceCell;
 
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
@@ -14,50 +15,49 @@ use crate::domain::stores::ItemSummary;
 use crate::domain::{Money, Patch};
 use crate::error::AppError;
 
-pub struct Item(Row);
+pub struct Item {
+    id: i32,
+    store_id: i32,
+    name: String,
+    price_cents: i64,
+    /// At hand when the whole row was read; read on first use otherwise
+    /// (a store's items read as summaries, see `Item::summary`).
+    timestamps: OnceCell<Timestamps>,
+}
 
-/// What was read of an item: the whole row, or only the columns a store's
-/// items usually show (when the query asks for no others of them).
-enum Row {
-    Full(item::Model),
-    Summary { summary: ItemSummary, store_id: i32 },
+#[derive(Clone, Copy)]
+struct Timestamps {
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Item {
     pub fn new(row: item::Model) -> Self {
-        Self(Row::Full(row))
+        let timestamps = Timestamps { created_at: row.created_at, updated_at: row.updated_at };
+        Self {
+            id: row.id,
+            store_id: row.store_id,
+            name: row.name,
+            price_cents: row.price_cents,
+            timestamps: OnceCell::new_with(Some(timestamps)),
+        }
     }
 
     /// An item of the store `store_id`, read without its timestamps.
     pub fn summary(summary: ItemSummary, store_id: i32) -> Self {
-        Self(Row::Summary { summary, store_id })
+        let ItemSummary { id, name, price_cents } = summary;
+        Self { id, store_id, name, price_cents, timestamps: OnceCell::new() }
     }
 
-    fn id_value(&self) -> i32 {
-        match &self.0 {
-            Row::Full(row) => row.id,
-            Row::Summary { summary, .. } => summary.id,
-        }
-    }
-
-    fn store_id_value(&self) -> i32 {
-        match &self.0 {
-            Row::Full(row) => row.store_id,
-            Row::Summary { store_id, .. } => *store_id,
-        }
-    }
-
-    /// The whole row: at hand, or read now. The store's resolver reads
-    /// summaries only when its look-ahead finds no timestamp asked for, so
-    /// this read is a fallback that keeps the answer right, not a path that
-    /// runs.
-    async fn full(&self, ctx: &Context<'_>) -> async_graphql::Result<std::borrow::Cow<'_, item::Model>> {
-        match &self.0 {
-            Row::Full(row) => Ok(std::borrow::Cow::Borrowed(row)),
-            Row::Summary { summary, .. } => {
-                Ok(std::borrow::Cow::Owned(items::get(&state(ctx).db, summary.id).await?))
-            }
-        }
+    /// The store's resolver reads summaries only when its look-ahead finds
+    /// no timestamp asked for, so the read here is a fallback that keeps
+    /// the answer right (once per item), not a path that runs.
+    async fn timestamps(&self, ctx: &Context<'_>) -> async_graphql::Result<Timestamps> {
+        let read = || async {
+            let row = items::get(&state(ctx).db, self.id).await?;
+            Ok::<_, AppError>(Timestamps { created_at: row.created_at, updated_at: row.updated_at })
+        };
+        Ok(*self.timestamps.get_or_try_init(read).await?)
     }
 }
 
@@ -65,32 +65,24 @@ impl Item {
 #[Object(serial)]
 impl Item {
     async fn id(&self) -> ID {
-        self.id_value().into()
+        self.id.into()
     }
 
     async fn name(&self) -> &str {
-        match &self.0 {
-            Row::Full(row) => &row.name,
-            Row::Summary { summary, .. } => &summary.name,
-        }
+        &self.name
     }
 
     /// Exact to the cent; at most two decimals.
     async fn price(&self) -> f64 {
-        let cents = match &self.0 {
-            Row::Full(row) => row.price_cents,
-            Row::Summary { summary, .. } => summary.price_cents,
-        };
-        Money::from_cents(cents).as_f64()
+        Money::from_cents(self.price_cents).as_f64()
     }
 
     async fn store_id(&self) -> ID {
-        self.store_id_value().into()
+        self.store_id.into()
     }
 
-    /// The item's store (batched across items).
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
-        let store_id = self.store_id_value();
+        let store_id = self.store_id;
         // Subscriptions have no per-request loaders: read directly there.
         match ctx.data_opt::<Cached<StoreById>>() {
             Some(loader) => loader
@@ -103,11 +95,11 @@ impl Item {
     }
 
     async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime> {
-        Ok(DateTime(self.full(ctx).await?.created_at))
+        Ok(DateTime(self.timestamps(ctx).await?.created_at))
     }
 
     async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime> {
-        Ok(DateTime(self.full(ctx).await?.updated_at))
+        Ok(DateTime(self.timestamps(ctx).await?.updated_at))
     }
 }
 

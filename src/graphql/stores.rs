@@ -71,7 +71,7 @@ impl Store {
 /// The `Item` fields an [`ItemSummary`] cannot answer (`storeId` and
 /// `store` need only the store's id, which the store has). The look-ahead
 /// follows fragments; a field it misses would still be answered right, by
-/// a read of the whole row (`Item::full`).
+/// a read of the item (`Item::timestamps`).
 const SUMMARY_LESS_FIELDS: [&str; 2] = ["createdAt", "updatedAt"];
 
 #[derive(InputObject)]

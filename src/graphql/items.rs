@@ -81,6 +81,7 @@ impl Item {
         self.store_id.into()
     }
 
+    /// The item's store (batched across items).
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
         let store_id = self.store_id;
         // Subscriptions have no per-request loaders: read directly there.

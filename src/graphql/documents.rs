@@ -31,9 +31,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Type,
 };
-use async_graphql::{ErrorExtensionValues, Request, ServerError, Value};
+use async_graphql::{ErrorExtensions, Request, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
 
 /// Distinct documents kept; the least recently used goes first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(128).expect("non-zero");
@@ -156,18 +158,18 @@ pub enum PersistedQueryError {
     Malformed(String),
 }
 
-impl PersistedQueryError {
-    /// The GraphQL error: Apollo's message and code for a miss, which its
-    /// clients look for to resend the document; `BAD_REQUEST` otherwise.
-    pub fn into_server_error(self) -> ServerError {
-        let (message, code) = match self {
-            Self::NotFound => ("PersistedQueryNotFound".to_string(), "PERSISTED_QUERY_NOT_FOUND"),
-            Self::HashMismatch => ("provided sha does not match query".to_string(), "BAD_REQUEST"),
-            Self::Malformed(detail) => (detail, "BAD_REQUEST"),
-        };
-        let mut extensions = ErrorExtensionValues::default();
-        extensions.set("code", code);
-        ServerError { extensions: Some(extensions), ..ServerError::new(message, None) }
+/// Apollo's message and code for a miss, which its clients look for to
+/// resend the document; the shared `BAD_REQUEST` otherwise.
+impl From<PersistedQueryError> for async_graphql::Error {
+    fn from(error: PersistedQueryError) -> Self {
+        match error {
+            PersistedQueryError::NotFound => async_graphql::Error::new("PersistedQueryNotFound")
+                .extend_with(|_, extensions| extensions.set("code", "PERSISTED_QUERY_NOT_FOUND")),
+            PersistedQueryError::HashMismatch => {
+                AppError::BadRequest("provided sha does not match query".into()).into()
+            }
+            PersistedQueryError::Malformed(detail) => AppError::BadRequest(detail).into(),
+        }
     }
 }
 

@@ -149,7 +149,7 @@ async fn run(
 ) -> async_graphql::Response {
     let known = match prepared {
         Ok(known) => known,
-        Err(error) => return async_graphql::Response::from_errors(vec![error.into_server_error()]),
+        Err(error) => return async_graphql::Response::from_errors(vec![server_error(error.into())]),
     };
     let introspection = is_introspection_only(&mut request);
     let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
@@ -274,10 +274,7 @@ pub fn error_response(error: AppError) -> Response {
         _ => None,
     };
     let retry_after = error.retry_after();
-    let gql_error: async_graphql::Error = error.into();
-    let server_error = ServerError::new(gql_error.message.clone(), None);
-    let server_error = ServerError { extensions: gql_error.extensions, ..server_error };
-    let body = serde_json::json!({ "errors": [server_error] });
+    let body = serde_json::json!({ "errors": [server_error(error.into())] });
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
     if let Some(challenge) = challenge {
@@ -287,6 +284,11 @@ pub fn error_response(error: AppError) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// An error of the request as a whole: no location in the document, no path.
+fn server_error(error: async_graphql::Error) -> ServerError {
+    ServerError { extensions: error.extensions, ..ServerError::new(error.message, None) }
 }
 
 /// A request that is not GraphQL at all (bad JSON, wrong media type).

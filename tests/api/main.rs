@@ -10,6 +10,7 @@ mod http_errors;
 mod items;
 mod operations;
 mod parity;
+mod pool;
 mod stores;
 mod subscriptions;
 mod todos;

@@ -165,6 +165,16 @@ pub trait Connection: Send {
     #[doc(hidden)]
     fn should_flush(&self) -> bool;
 
+    /// storegate's patch: whether the connection is known to be in sync
+    /// with the server, with nothing queued, nothing left to read and no
+    /// transaction open, so that the pool may take it back without the
+    /// ping that would otherwise flush and test it. `false` (always ping)
+    /// unless a driver can tell.
+    #[doc(hidden)]
+    fn is_in_sync(&self) -> bool {
+        false
+    }
+
     /// Establish a new database connection.
     ///
     /// A value of [`Options`][Self::Options] is parsed from the provided connection string. This parsing

@@ -304,6 +304,17 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
+        // storegate's patch: a connection whose driver says it is in sync
+        // (the last statement ran to completion, nothing is queued, no
+        // transaction is open) has nothing for the ping below to flush or
+        // find, so it goes back without one round trip more. Anything else
+        // (a dropped transaction's queued ROLLBACK, a cancelled or failed
+        // statement) is pinged as before.
+        if self.raw.is_in_sync() {
+            self.release();
+            return true;
+        }
+
         // test the connection on-release to ensure it is still viable,
         // and flush anything time-sensitive like transaction rollbacks
         // if an Executor future/stream is dropped during an `.await` call, the connection

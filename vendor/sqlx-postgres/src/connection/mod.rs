@@ -243,6 +243,17 @@ impl Connection for PgConnection {
     fn should_flush(&self) -> bool {
         !self.inner.stream.write_buffer().is_empty()
     }
+
+    // storegate's patch (see `Connection::is_in_sync`): every message sent,
+    // every `ReadyForQuery` received, and the server idle outside any
+    // transaction, as a statement that ran to completion leaves it.
+    #[doc(hidden)]
+    fn is_in_sync(&self) -> bool {
+        self.inner.stream.write_buffer().is_empty()
+            && self.inner.pending_ready_for_query_count == 0
+            && self.inner.transaction_depth == 0
+            && matches!(self.inner.transaction_status, TransactionStatus::Idle)
+    }
 }
 
 // Implement `AsMut<Self>` so that `PgConnection` can be wrapped in

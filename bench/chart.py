@@ -12,8 +12,10 @@ Each workload (and connection count, when there are several) gets one row of
 two panels: operations per second (higher is better) and p99 latency (lower
 is better), one bar per system + engine. Bars are scaled per panel, since
 workloads differ by orders of magnitude. Blank lines and lines starting with
-`#` are skipped; when a system + engine + workload + connections appears more
-than once, the last line wins (with a warning on stderr).
+`#` are skipped. Lines of several rounds of bench/compare.sh (a `round`
+field) are combined as bench/report.py combines them; otherwise, when a
+system + engine + workload + connections appears more than once, the last
+line wins (with a warning on stderr).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import math
 import sys
 from dataclasses import dataclass
 from html import escape
+
+from report import combine  # bench/report.py: one rule for combining rounds
 
 WORKLOAD_ORDER = ["product", "product_with_factory", "products_page", "store", "write_mix"]
 WORKLOAD_TITLES = {
@@ -70,9 +74,23 @@ class Result:
     errors: int
 
 
+def to_result(row: dict) -> Result:
+    ops = row.get("ops_per_s", row.get("rps"))
+    return Result(
+        system=str(row["system"]),
+        engine=str(row.get("engine", "")),
+        workload=str(row["workload"]),
+        connections=int(row["connections"]) if row.get("connections") is not None else None,
+        ops=float(ops),
+        p99=float(row["p99_ms"]) if row.get("p99_ms") is not None else None,
+        errors=int(row.get("errors") or 0),
+    )
+
+
 def read_results(path: str) -> list[Result]:
-    """Reads the JSON lines; the last line wins for a repeated key."""
+    """Reads the JSON lines: rounds combined, else the last line wins for a repeated key."""
     found: dict[tuple, Result] = {}
+    rounds: dict[tuple, list[dict]] = {}
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.strip()
@@ -80,22 +98,20 @@ def read_results(path: str) -> list[Result]:
                 continue
             try:
                 row = json.loads(line)
-                ops = row.get("ops_per_s", row.get("rps"))
-                result = Result(
-                    system=str(row["system"]),
-                    engine=str(row.get("engine", "")),
-                    workload=str(row["workload"]),
-                    connections=int(row["connections"]) if row.get("connections") is not None else None,
-                    ops=float(ops),
-                    p99=float(row["p99_ms"]) if row.get("p99_ms") is not None else None,
-                    errors=int(row.get("errors") or 0),
-                )
+                if row.get("round") is not None:
+                    key = (str(row["system"]), str(row.get("engine", "")), str(row["workload"]))
+                    rounds.setdefault(key, []).append(row)
+                    continue
+                result = to_result(row)
             except (ValueError, KeyError, TypeError) as e:
                 sys.exit(f"chart: {path}:{number}: not a result line ({e!r})")
             key = (result.system, result.engine, result.workload, result.connections)
             if key in found:
                 print(f"chart: {path}:{number}: repeats {key}; using this line", file=sys.stderr)
             found[key] = result
+    for group in rounds.values():
+        result = to_result(combine(group))
+        found[(result.system, result.engine, result.workload, result.connections)] = result
     if not found:
         sys.exit(f"chart: {path}: no results")
     return list(found.values())

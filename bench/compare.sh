@@ -20,6 +20,10 @@
 #   COMPARE_SYSTEMS      comma-separated subset of: storegate-postgres,
 #                        storegate-sqlite, postgraphile, flask, ceiling (default all)
 #   COMPARE_WORKLOADS    comma-separated subset of the workloads   (default all)
+#   COMPARE_ROUNDS       rounds over every system (default 2): odd rounds in
+#                        the order above, even rounds in reverse, so that a
+#                        slow spell of the machine falls on both sides of a
+#                        ratio; the report sums the rounds and shows each
 #   COMPARE_OUT          results file (JSON lines)   (default bench/results/compare.jsonl)
 #   COMPARE_CHART        chart file (SVG)            (default bench/results/compare.svg)
 #   BENCH_PG_URL         PostgreSQL server URL, no database  (default postgres://postgres@127.0.0.1:5432)
@@ -42,6 +46,11 @@ CONNECTIONS=${COMPARE_CONNECTIONS:-64}
 THREADS=${COMPARE_THREADS:-2}
 SYSTEMS=${COMPARE_SYSTEMS:-storegate-postgres,storegate-sqlite,postgraphile,flask,ceiling}
 WORKLOADS=${COMPARE_WORKLOADS:-product,product_with_factory,products_page,store,write_mix}
+ROUNDS=${COMPARE_ROUNDS:-2}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || {
+    echo "compare: COMPARE_ROUNDS must be a positive integer" >&2
+    exit 2
+}
 OUT=${COMPARE_OUT:-bench/results/compare.jsonl}
 CHART=${COMPARE_CHART:-bench/results/compare.svg}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -293,14 +302,14 @@ run_workload() {
     rss=$(peak_rss_kib "$pid")
     kill -0 "$pid" 2>/dev/null || die "$system exited during $workload"
     python3 - "$tmp/wrk.out" "$system" "$engine" "$workload" "$CONNECTIONS" "$per_op" "$rss" \
-        "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" >>"$OUT" <<'PY'
+        "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$round" >>"$OUT" <<'PY'
 import json, sys
-out, system, engine, workload, conns, per_op, rss, ticks, hz = sys.argv[1:10]
+out, system, engine, workload, conns, per_op, rss, ticks, hz, round_ = sys.argv[1:11]
 line = next(l for l in open(out) if l.startswith("WRK "))
 w = json.loads(line[4:])
 ops = w["requests"] / int(per_op)
 row = {
-    "system": system, "engine": engine, "workload": workload, "connections": int(conns),
+    "round": int(round_), "system": system, "engine": engine, "workload": workload, "connections": int(conns),
     "requests": w["requests"], "requests_per_op": int(per_op), "seconds": w["seconds"],
     "rps": round(w["requests"] / w["seconds"], 1), "ops_per_s": round(ops / w["seconds"], 1),
     "p50_ms": w["p50_us"] / 1000, "p90_ms": w["p90_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
@@ -309,7 +318,7 @@ row = {
     "errors": w["non_2xx_3xx"] + w["socket_errors"],
 }
 print(json.dumps(row))
-print(f"compare: {system:18} {engine:8} {workload:21} {row['ops_per_s']:>9} ops/s  p50 {row['p50_ms']} ms  "
+print(f"compare: round {round_} {system:18} {engine:8} {workload:21} {row['ops_per_s']:>9} ops/s  p50 {row['p50_ms']} ms  "
       f"p99 {row['p99_ms']} ms  peak RSS {int(rss) // 1024} MiB  errors {row['errors']}", file=sys.stderr)
 PY
     clear_requests
@@ -369,10 +378,22 @@ machine_file=$tmp/machine.md
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') × $(nproc), shared by wrk, the server and PostgreSQL"
     echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
     echo "- $(rustc --version); node $(node --version); $(python3 --version); $(psql --version); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
-    echo "- wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s measured per workload"
+    echo "- wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s measured per workload and round; $ROUNDS round(s), even rounds in reverse order"
 } >"$machine_file"
 
-for system in ${SYSTEMS//,/ }; do
+# Odd rounds run the systems in the order given, even rounds in reverse:
+# the machine's speed drifts by tens of per cent over minutes (BENCHMARKS.md,
+# "Latest runs"), and a ratio is fair only if both of its sides see the
+# same spells. The fixtures of the first round serve every round, so the
+# data read stays the same.
+round_order() { # ROUND -> the systems, one per line
+    local list
+    list=$(tr ',' '\n' <<<"$SYSTEMS")
+    if (($1 % 2 == 0)); then tac <<<"$list"; else echo "$list"; fi
+}
+
+run_system() { # SYSTEM: starts it, measures every workload, stops it
+    local system=$1
     system_token="" # only storegate and Flask check tokens
     case "$system" in
     storegate-postgres | storegate-sqlite)
@@ -380,7 +401,7 @@ for system in ${SYSTEMS//,/ }; do
         url_var=PG_DATABASE_URL
         [ "$engine" = sqlite ] && url_var=SQLITE_DATABASE_URL
         start_storegate "${!url_var}" "$system"
-        make_fixtures "$base" "$engine"
+        [ -f "$tmp/fixtures-$engine.env" ] || make_fixtures "$base" "$engine"
         # shellcheck disable=SC1090,SC1091
         source "$tmp/fixtures-$engine.env"
         system_token=$FIXTURE_TOKEN
@@ -450,6 +471,12 @@ for system in ${SYSTEMS//,/ }; do
     *) die "unknown system $system" ;;
     esac
     stop_servers
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    for system in $(round_order "$round"); do
+        run_system "$system"
+    done
 done
 
 python3 bench/report.py "$OUT" "$machine_file"

@@ -1,6 +1,12 @@
 """Prints the markdown tables of BENCHMARKS.md from bench/compare.sh's results.
 
 usage: python3 bench/report.py RESULTS.jsonl [MACHINE.md]
+
+With several rounds (`COMPARE_ROUNDS`), a system's rows of one workload are
+summed: ops/s and req/s over all rounds' requests and seconds, server CPU
+per operation over all rounds' operations; p50, p99 and peak RSS are the
+highest any round measured, errors the total. The goals are checked on the
+sums, and a second table gives each round's ratios on their own.
 """
 
 import json
@@ -35,14 +41,58 @@ RATIOS = [
 ]
 
 
+def combine(rows: list[dict]) -> dict:
+    """One row for the rounds of one system and workload (see the module doc)."""
+    if len(rows) == 1:
+        return rows[0]
+    seconds = sum(r["seconds"] for r in rows)
+    requests = sum(r["requests"] for r in rows)
+    ops = [r["requests"] / r["requests_per_op"] for r in rows]
+    cpu = [r["server_cpu_us_per_op"] for r in rows]
+    return {
+        **rows[0],
+        "round": None,
+        "rounds": len(rows),
+        "requests": requests,
+        "seconds": seconds,
+        "rps": round(requests / seconds, 1),
+        "ops_per_s": round(sum(ops) / seconds, 1),
+        "p50_ms": max(r["p50_ms"] for r in rows),
+        "p90_ms": max(r["p90_ms"] for r in rows),
+        "p99_ms": max(r["p99_ms"] for r in rows),
+        "max_ms": max(r["max_ms"] for r in rows),
+        "peak_rss_kib": max(r["peak_rss_kib"] for r in rows),
+        "server_cpu_us_per_op": None if None in cpu or not sum(ops)
+        else round(sum(c * o for c, o in zip(cpu, ops)) / sum(ops), 1),
+        "errors": sum(r["errors"] for r in rows),
+    }
+
+
+def combined(rows: list[dict]) -> dict[tuple, dict]:
+    """The rows keyed by system, engine and workload, rounds combined."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["system"], r["engine"], r["workload"]), []).append(r)
+    return {key: combine(group) for key, group in groups.items()}
+
+
+def read(path: str) -> list[dict]:
+    return [json.loads(line) for line in open(path) if line.strip() and not line.startswith("#")]
+
+
 def main() -> None:
-    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    by_key = {(r["system"], r["engine"], r["workload"]): r for r in rows}
+    rows = read(sys.argv[1])
+    by_key = combined(rows)
+    rounds = sorted({r.get("round") or 1 for r in rows})
     if len(sys.argv) > 2:
         print("## Machine and settings\n")
         print(open(sys.argv[2]).read())
 
     print("## Results\n")
+    if len(rounds) > 1:
+        print(f"Each row sums {len(rounds)} rounds (odd rounds in the order of `COMPARE_SYSTEMS`, even rounds "
+              "in reverse): ops/s, req/s and CPU per operation over all of them; p50, p99 and peak RSS "
+              "the highest any round measured; errors the total.\n")
     print("| workload | system | engine | ops/s | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/op | errors |")
     print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for workload in WORKLOADS:
@@ -73,6 +123,23 @@ def main() -> None:
                   f"{r['p99_ms']:.2f} ms | < 10 ms | {'yes' if r['p99_ms'] < 10 else 'NO'} |")
             print(f"| {system} ({engine}) peak RSS under that load | {workload} | "
                   f"{r['peak_rss_kib'] / 1024:.1f} MiB | < 64 MiB | {'yes' if r['peak_rss_kib'] < 64 * 1024 else 'NO'} |")
+
+    if len(rounds) > 1:
+        print("\n## Goals per round\n")
+        print("| goal | workload | " + " | ".join(f"round {n}" for n in rounds) + " |")
+        print("|---|---|" + "--:|" * len(rounds))
+        for label, num, den, workload, minimum in GOALS:
+            cells = []
+            for n in rounds:
+                one = {(r["system"], r["engine"], r["workload"]): r for r in rows if (r.get("round") or 1) == n}
+                a, b = one.get((*num, workload)), one.get((*den, workload))
+                if a is None or b is None or not b["ops_per_s"]:
+                    cells.append("—")
+                    continue
+                ratio = a["ops_per_s"] / b["ops_per_s"]
+                mark = "" if ratio >= minimum else " (NO)"
+                cells.append(f"{a['ops_per_s']:,.0f} / {b['ops_per_s']:,.0f} = {ratio:.2f}×{mark}")
+            print(f"| {label} ≥ {minimum:g}× | {workload} | " + " | ".join(cells) + " |")
 
     lines = []
     for label, num, den in RATIOS:

@@ -4,24 +4,14 @@
 //! and every quoted identifier. For a one-row read that was a third of the
 //! server's instructions per request (callgrind, BENCHMARKS.md). These
 //! statements are built once per backend from the same entities, through
-//! the same query builder, then run with new values on the connection's
-//! own sqlx pool (so pooling and prepared-statement reuse are unchanged).
-//! Rows decode through the entities as before.
-//!
-//! They run on the pool rather than through `DatabaseConnection`: its
-//! statement future covers every backend SeaORM was built with and is
-//! copied three times per statement (boxed by `async_trait`, then wrapped
-//! twice for tracing). Run here, it is copied once, and a REST product
-//! read takes a quarter fewer instructions (callgrind, BENCHMARKS.md).
-//! Errors map to the same `DbErr` variants SeaORM gives.
+//! the same query builder, then run with new values through the same
+//! connection (so pooling, prepared-statement reuse, metrics and error
+//! mapping are unchanged). Rows decode through the entities as before.
 
-use sea_orm::sea_query::Values;
-use sea_orm::sqlx::{self, AssertSqlSafe, Database, Executor, IntoArguments, Pool};
 use sea_orm::{
-    ConnAcquireErr, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, QueryTrait,
-    RuntimeErr, SelectorTrait, Statement, StatementBuilder, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, QueryTrait, SelectorTrait,
+    Statement, StatementBuilder, Value,
 };
-use sea_query_sqlx::SqlxValues;
 
 /// One statement's SQL for each backend; its placeholders take the values
 /// given per call, in the order the builder numbered them.
@@ -46,66 +36,14 @@ impl CachedStatement {
         }
     }
 
-    fn sql(&self, backend: DatabaseBackend) -> &str {
-        match backend {
-            DatabaseBackend::Postgres => &self.postgres,
-            _ => &self.sqlite,
-        }
-    }
-
     fn statement(&self, db: &DatabaseConnection, values: Vec<Value>) -> Statement {
         let backend = db.get_database_backend();
-        Statement::from_sql_and_values(backend, self.sql(backend), values)
-    }
-
-    /// The first row, if any.
-    async fn fetch_optional(
-        &self,
-        db: &DatabaseConnection,
-        values: Vec<Value>,
-    ) -> Result<Option<QueryResult>, DbErr> {
-        let backend = db.get_database_backend();
-        let sql = self.sql(backend);
+        let sql = match backend {
+            DatabaseBackend::Postgres => &self.postgres,
+            _ => &self.sqlite,
+        };
         debug_assert_eq!(placeholders(sql), values.len(), "values for {sql}");
-        match backend {
-            DatabaseBackend::Postgres => {
-                Ok(Box::pin(fetch_optional(db.get_postgres_connection_pool(), sql, values))
-                    .await?
-                    .map(QueryResult::from))
-            }
-            DatabaseBackend::Sqlite => {
-                Ok(Box::pin(fetch_optional(db.get_sqlite_connection_pool(), sql, values))
-                    .await?
-                    .map(QueryResult::from))
-            }
-            _ => db.query_one_raw(self.statement(db, values)).await,
-        }
-    }
-
-    /// Every row.
-    async fn fetch_all(
-        &self,
-        db: &DatabaseConnection,
-        values: Vec<Value>,
-    ) -> Result<Vec<QueryResult>, DbErr> {
-        let backend = db.get_database_backend();
-        let sql = self.sql(backend);
-        debug_assert_eq!(placeholders(sql), values.len(), "values for {sql}");
-        match backend {
-            DatabaseBackend::Postgres => {
-                Ok(Box::pin(fetch_all(db.get_postgres_connection_pool(), sql, values))
-                    .await?
-                    .into_iter()
-                    .map(QueryResult::from)
-                    .collect())
-            }
-            DatabaseBackend::Sqlite => Ok(Box::pin(fetch_all(db.get_sqlite_connection_pool(), sql, values))
-                .await?
-                .into_iter()
-                .map(QueryResult::from)
-                .collect()),
-            _ => db.query_all_raw(self.statement(db, values)).await,
-        }
+        Statement::from_sql_and_values(backend, sql.as_str(), values)
     }
 
     /// The first row, decoded by `S` (`SelectModel<M>`, `SelectTwoModel<M, N>`).
@@ -117,7 +55,7 @@ impl CachedStatement {
         db: &DatabaseConnection,
         values: Vec<Value>,
     ) -> Result<Option<S::Item>, DbErr> {
-        self.fetch_optional(db, values).await?.map(S::from_raw_query_result).transpose()
+        db.query_one_raw(self.statement(db, values)).await?.map(S::from_raw_query_result).transpose()
     }
 
     /// Every row, decoded by `S`.
@@ -129,7 +67,11 @@ impl CachedStatement {
         db: &DatabaseConnection,
         values: Vec<Value>,
     ) -> Result<Vec<S::Item>, DbErr> {
-        self.fetch_all(db, values).await?.into_iter().map(S::from_raw_query_result).collect()
+        db.query_all_raw(self.statement(db, values))
+            .await?
+            .into_iter()
+            .map(S::from_raw_query_result)
+            .collect()
     }
 
     /// Every row, undecoded (for joins whose left side repeats on each row
@@ -138,7 +80,7 @@ impl CachedStatement {
     /// # Errors
     /// Database errors.
     pub async fn rows(&self, db: &DatabaseConnection, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
-        self.fetch_all(db, values).await
+        db.query_all_raw(self.statement(db, values)).await
     }
 
     /// The first row, undecoded.
@@ -150,7 +92,7 @@ impl CachedStatement {
         db: &DatabaseConnection,
         values: Vec<Value>,
     ) -> Result<Option<QueryResult>, DbErr> {
-        self.fetch_optional(db, values).await
+        db.query_one_raw(self.statement(db, values)).await
     }
 
     /// Whether the statement finds a row.
@@ -158,58 +100,8 @@ impl CachedStatement {
     /// # Errors
     /// Database errors.
     pub async fn exists(&self, db: &DatabaseConnection, values: Vec<Value>) -> Result<bool, DbErr> {
-        Ok(self.fetch_optional(db, values).await?.is_some())
+        Ok(db.query_one_raw(self.statement(db, values)).await?.is_some())
     }
-}
-
-/// One statement on `pool`: a connection is taken for it and given back
-/// after, as SeaORM does. Callers box the future: it holds sqlx's acquire
-/// and fetch futures, and kept inline it would make every future that
-/// awaits it as large, to be copied each time one of them moves.
-async fn fetch_optional<DB: Database>(
-    pool: &Pool<DB>,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Option<DB::Row>, DbErr>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    SqlxValues: IntoArguments<DB>,
-{
-    let mut connection = pool.acquire().await.map_err(acquire_error)?;
-    sqlx::query_with(AssertSqlSafe(sql), SqlxValues(Values(values)))
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(query_error)
-}
-
-async fn fetch_all<DB: Database>(
-    pool: &Pool<DB>,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Vec<DB::Row>, DbErr>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    SqlxValues: IntoArguments<DB>,
-{
-    let mut connection = pool.acquire().await.map_err(acquire_error)?;
-    sqlx::query_with(AssertSqlSafe(sql), SqlxValues(Values(values)))
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(query_error)
-}
-
-/// SeaORM's mapping of a failed checkout (`sqlx_conn_acquire_err`).
-fn acquire_error(error: sqlx::Error) -> DbErr {
-    match error {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
-    }
-}
-
-/// SeaORM's mapping of a failed statement (`sqlx_error_to_query_err`).
-fn query_error(error: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(error.into()))
 }
 
 /// How many values `sql` takes (`$n` or `?`): a stand-in built as a value

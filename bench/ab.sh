@@ -54,14 +54,8 @@ command -v wrk >/dev/null || {
     exit 1
 }
 
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    psql -X -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/scratch.sh
+source bench/scratch.sh
 # Copies, so a build during the run cannot swap a binary.
 cp "$1" "$tmp/a"
 cp "$2" "$tmp/b"

@@ -60,33 +60,17 @@ source bench/scratch.sh
 cp "$1" "$tmp/a"
 cp "$2" "$tmp/b"
 
-psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
-    -c "CREATE DATABASE $PG_DB" >&2
+create_scratch_database
 declare -A url=(
     [postgres]="$PG_URL/$PG_DB?sslmode=disable"
     [sqlite]="sqlite://$tmp/ab.db?mode=rwc"
 )
 for engine in ${ENGINES//,/ }; do
-    DATABASE_URL="${url[$engine]}" RUST_LOG=warn "$tmp/a" migrate up >&2
-    DATABASE_URL="${url[$engine]}" RUST_LOG=warn "$tmp/a" seed-demo >&2
+    seed_scratch "$tmp/a" "${url[$engine]}"
 done
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 run() { # ENGINE BUILD -> one line: engine build req/s p99_ms cpu_us_per_req
-    DATABASE_URL="${url[$1]}" HOST=127.0.0.1 PORT=$port STOREGATE_ENV=production JWT_SECRET=$JWT_SECRET \
-        RUST_LOG=warn "$tmp/$2" serve >"$tmp/server.log" 2>&1 &
-    pid=$!
-    local ready=""
-    for _ in $(seq 1 300); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && ready=1 && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$ready" ] || {
-        cat "$tmp/server.log" >&2
-        echo "ab: $1 $2: the server did not start" >&2
-        exit 1
-    }
+    start_scratch_server "$tmp/$2" "${url[$1]}" "ab: $1 $2"
     local base="http://127.0.0.1:$port"
     export BENCH_A_PATH=$AB_PATH BENCH_A_IDS=$IDS BENCH_A_METHOD=$AB_METHOD BENCH_A_BODY=$AB_BODY
     wrk -t2 -c64 -d"${WARMUP}s" -s bench/wrk/workload.lua "$base" >/dev/null

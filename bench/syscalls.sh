@@ -2,9 +2,8 @@
 # System calls per request of a storegate build on PostgreSQL: the server
 # runs under wrk (-t1 -c8) while `strace -f -c` counts every thread's
 # calls, and each count is divided by the requests wrk made in that window.
-# strace slows the server several times over, so its req/s here mean
-# nothing; the calls per request are what it is for (BENCHMARKS.md, "The
-# release ping").
+# strace slows the server, so its req/s here mean nothing; the calls per
+# request are what it is for (BENCHMARKS.md, "System calls per request").
 #
 #   bash bench/syscalls.sh [BINARY]      (default target/release/storegate)
 #
@@ -35,20 +34,10 @@ done
 # shellcheck source=bench/scratch.sh
 source bench/scratch.sh
 
-psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >&2
-psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >&2
+create_scratch_database
 url="$PG_URL/$PG_DB?sslmode=disable"
-DATABASE_URL="$url" RUST_LOG=warn "$BINARY" migrate up >&2
-DATABASE_URL="$url" RUST_LOG=warn "$BINARY" seed-demo >&2
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DATABASE_URL="$url" HOST=127.0.0.1 PORT=$port STOREGATE_ENV=production JWT_SECRET=$JWT_SECRET \
-    RUST_LOG=warn "$BINARY" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-    sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"
+seed_scratch "$BINARY" "$url"
+start_scratch_server "$BINARY" "$url" syscalls
 
 graphql_body=$(python3 -c 'import json,sys; print("{\"query\":" + json.dumps(open(sys.argv[1]).read()) + ",\"variables\":{\"id\":\"{id}\"}}")' \
     bench/queries/storegate/product_with_factory.graphql)

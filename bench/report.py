@@ -52,7 +52,6 @@ def combine(rows: list[dict]) -> dict:
     return {
         **rows[0],
         "round": None,
-        "rounds": len(rows),
         "requests": requests,
         "seconds": seconds,
         "rps": round(requests / seconds, 1),
@@ -128,10 +127,12 @@ def main() -> None:
         print("\n## Goals per round\n")
         print("| goal | workload | " + " | ".join(f"round {n}" for n in rounds) + " |")
         print("|---|---|" + "--:|" * len(rounds))
+        per_round = {n: {} for n in rounds}
+        for r in rows:
+            per_round[r.get("round") or 1][(r["system"], r["engine"], r["workload"])] = r
         for label, num, den, workload, minimum in GOALS:
             cells = []
-            for n in rounds:
-                one = {(r["system"], r["engine"], r["workload"]): r for r in rows if (r.get("round") or 1) == n}
+            for one in per_round.values():
                 a, b = one.get((*num, workload)), one.get((*den, workload))
                 if a is None or b is None or not b["ops_per_s"]:
                     cells.append("—")

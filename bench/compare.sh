@@ -383,7 +383,7 @@ machine_file=$tmp/machine.md
 
 # Odd rounds run the systems in the order given, even rounds in reverse:
 # the machine's speed drifts by tens of per cent over minutes (BENCHMARKS.md,
-# "Latest run"), and a ratio is fair only if both of its sides see the
+# "Latest runs"), and a ratio is fair only if both of its sides see the
 # same spells. The fixtures of the first round serve every round, so the
 # data read stays the same.
 round_order() { # ROUND -> the systems, one per line

@@ -124,9 +124,10 @@ fn record_pool(size: u32, idle: usize) {
 /// clients choose names, and unbounded label values would grow memory.
 const MAX_OPERATION_NAMES: usize = 500;
 
-/// Counts a GraphQL operation by name, type, and whether it ran every
-/// validation rule (`checked`) or only the variable-dependent ones because
-/// its document had passed them before (`skipped`).
+/// Counts a GraphQL operation by name, type, and how it was validated:
+/// every rule (`checked`), only the variable-dependent ones because its
+/// document had passed them before (`skipped`), or not again because that
+/// earlier result cannot differ (`settled`, `graphql::documents`).
 pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &'static str) {
     static SEEN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let name = match name {

@@ -40,7 +40,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))
-        .with_state(GraphqlState { app: state, schemas, graphiql, documents: Arc::default() })
+        .with_state(GraphqlState {
+            app: state,
+            schemas,
+            graphiql,
+            documents: Arc::new(DocumentCache::new(super::fields_with_computed_complexity())),
+        })
         .merge(websocket)
 }
 
@@ -153,6 +158,7 @@ async fn run(
     };
     let introspection = is_introspection_only(&mut request);
     let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
+    let settled = known.as_ref().filter(|_| skip_rules).and_then(|known| known.settled());
     let schema = match &state.schemas.introspection {
         Some(schema) if introspection => schema,
         _ if skip_rules => &state.schemas.known_valid,
@@ -162,8 +168,15 @@ async fn run(
     crate::observability::record_graphql_operation(
         name.as_deref(),
         if introspection { "introspection" } else { "operation" },
-        if skip_rules { "skipped" } else { "checked" },
+        match (settled.is_some(), skip_rules) {
+            (true, _) => "settled",
+            (false, true) => "skipped",
+            (false, false) => "checked",
+        },
     );
+    if let Some(settled) = settled {
+        request = request.data(settled);
+    }
     let request = loaders::install(request.data(viewer).data(client), &state.app.db);
     let response = schema.execute(request).await;
     if let Some(known) = known
@@ -171,7 +184,7 @@ async fn run(
         && !skip_rules
         && response.errors.is_empty()
     {
-        known.passed_rules();
+        known.passed_rules(response.cache_control);
     }
     response
 }

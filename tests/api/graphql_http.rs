@@ -244,6 +244,71 @@ async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
     assert!(over.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
 }
 
+fn operations_counted(metrics: &str, operation: &str, rules: &str) -> Option<String> {
+    let series =
+        format!(r#"graphql_operations_total{{operation="{operation}",type="operation",rules="{rules}"}} "#);
+    metrics.lines().find_map(|line| line.strip_prefix(series.as_str())).map(str::to_owned)
+}
+
+/// A document whose validation cannot come out differently (one operation,
+/// no variable in a connection's `first`) is validated once: later requests
+/// reuse that result and answer as a server that never saw the document
+/// does. Variables that are not plainly of their type still take the full
+/// rules, and a document over a limit never settles.
+#[tokio::test]
+async fn settled_documents_are_validated_once_and_answer_as_fresh_ones() {
+    let app = TestApp::new().await;
+    let unseen = TestApp::new().await;
+    for server in [&app, &unseen] {
+        let token = server.user_token("settled@example.com").await;
+        server.store(&token, "Corner shop").await;
+    }
+    let query =
+        "query SettledProbe($on: Boolean!) { stores(first: 5) { nodes { id name @include(if: $on) } } }";
+    let body = |on: Value| json!({ "query": query, "variables": { "on": on } });
+
+    // The recorder is the process's, installed on first use: use it before
+    // counting, and count before `unseen` runs the same operation.
+    app.get("/metrics", None).await;
+    let mut answers = Vec::new();
+    for on in [true, false, true] {
+        let res = post_with_accept(&app, body(json!(on)), Some("application/graphql-response+json")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert!(res.body.get("errors").is_none(), "{}", res.text);
+        assert_eq!(res.body["data"]["stores"]["nodes"][0].get("name").is_some(), on, "{}", res.text);
+        answers.push((on, res.body));
+    }
+    let metrics = app.get("/metrics", None).await.text;
+    assert_eq!(operations_counted(&metrics, "SettledProbe", "checked").as_deref(), Some("1"), "{metrics}");
+    assert_eq!(operations_counted(&metrics, "SettledProbe", "settled").as_deref(), Some("2"), "{metrics}");
+    for (on, answer) in answers {
+        let fresh =
+            post_with_accept(&unseen, body(json!(on)), Some("application/graphql-response+json")).await;
+        assert_eq!(answer, fresh.body, "on: {on}");
+    }
+
+    // A string for the Boolean: the rules' 400, as on a fresh server.
+    let known = post_with_accept(&app, body(json!("yes")), Some("application/graphql-response+json")).await;
+    let fresh =
+        post_with_accept(&unseen, body(json!("yes")), Some("application/graphql-response+json")).await;
+    assert_eq!(known.status, StatusCode::BAD_REQUEST, "{}", known.text);
+    assert_eq!((known.status, &known.body), (fresh.status, &fresh.body));
+
+    // 100 nodes × 60 fields, written into the document: over the budget
+    // every time, so never settled.
+    let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
+    let over = format!("query SettledOver {{ products(first: 100) {{ nodes {{ {} }} }} }}", fields.join(" "));
+    for _ in 0..3 {
+        let res =
+            post_with_accept(&app, json!({ "query": over }), Some("application/graphql-response+json")).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert!(res.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
+    }
+    let metrics = app.get("/metrics", None).await.text;
+    assert_eq!(operations_counted(&metrics, "SettledOver", "checked").as_deref(), Some("3"), "{metrics}");
+    assert_eq!(operations_counted(&metrics, "SettledOver", "settled"), None, "{metrics}");
+}
+
 fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(text.as_bytes()))

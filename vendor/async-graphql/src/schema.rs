@@ -883,7 +883,16 @@ pub(crate) async fn prepare_request(
     };
 
     // check rules
-    let validation_result = {
+    let prevalidated = query_data
+        .get(&std::any::TypeId::of::<crate::Prevalidated>())
+        .and_then(|data| data.downcast_ref::<crate::Prevalidated>());
+    let validation_result = if let Some(prevalidated) = prevalidated {
+        crate::ValidationResult {
+            cache_control: prevalidated.cache_control,
+            complexity: 0,
+            depth: 0,
+        }
+    } else {
         let validation_fut = async {
             check_rules(
                 registry,

@@ -28,6 +28,16 @@ pub struct ValidationResult {
     pub depth: usize,
 }
 
+/// Put in a request's data by a server that validated the same document
+/// before and knows the result cannot differ for this request: the request
+/// then skips validation and takes this cache control. (A change of
+/// storegate's vendored copy; see storegate's vendor/README.md.)
+#[derive(Debug, Copy, Clone)]
+pub struct Prevalidated {
+    /// The cache control the earlier validation computed.
+    pub cache_control: CacheControl,
+}
+
 /// Validation mode
 #[derive(Copy, Clone, Debug)]
 pub enum ValidationMode {

@@ -22,8 +22,8 @@ pub struct Settings {
     /// `sqlite:` or `postgres:` URL.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://storegate.db?mode=rwc", global = true)]
     pub database_url: String,
-    /// Connections to the database in all, shared equally by the serving
-    /// threads; default: PostgreSQL twice the CPUs, at least 4; SQLite 8.
+    /// Connections in the database pool; default: PostgreSQL twice the
+    /// CPUs, at least 4; SQLite 8.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub database_max_connections: Option<u32>,
     /// `development` or `production`.
@@ -32,10 +32,6 @@ pub struct Settings {
     /// HS256 signing key (≥ 32 bytes in production).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
-    /// Serving threads, each with its own event loop, database pool and
-    /// share of the connections (`SO_REUSEPORT`); default: one per CPU.
-    #[arg(long, env = "SERVER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
-    pub server_threads: Option<u16>,
     #[arg(long, env = "HOST", default_value = "0.0.0.0", global = true)]
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 8080, global = true)]
@@ -106,8 +102,6 @@ pub struct Config {
     /// [`crate::db::DEFAULT_SQLITE_CONNECTIONS`].
     pub database_max_connections: Option<u32>,
     pub jwt_secret: Vec<u8>,
-    /// `None`: one per CPU.
-    pub server_threads: Option<u16>,
     pub host: String,
     pub port: u16,
     pub access_token_ttl: Duration,
@@ -130,7 +124,6 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
             .field("jwt_secret", &"<redacted>")
-            .field("server_threads", &self.server_threads)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("access_token_ttl", &self.access_token_ttl)
@@ -196,7 +189,6 @@ impl Config {
             database_url: settings.database_url,
             database_max_connections: settings.database_max_connections,
             jwt_secret,
-            server_threads: settings.server_threads,
             host: settings.host,
             port: settings.port,
             access_token_ttl: settings.access_token_ttl,
@@ -222,7 +214,6 @@ impl Config {
             database_url: database_url.into(),
             database_max_connections: None,
             jwt_secret: jwt_secret.into(),
-            server_threads: None,
             host: "127.0.0.1".into(),
             port: 0,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -335,24 +326,6 @@ mod tests {
     }
 
     #[test]
-    fn the_serving_threads_are_read_from_the_environment_and_must_be_1_to_256() {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            settings: Settings,
-        }
-        let parse = |value: &str| {
-            <Cli as clap::Parser>::try_parse_from(["storegate", "--server-threads", value])
-                .map(|cli| cli.settings.server_threads)
-        };
-        assert_eq!(parse("2").unwrap(), Some(2));
-        assert!(parse("0").is_err());
-        assert!(parse("257").is_err());
-        let unset = <Cli as clap::Parser>::try_parse_from(["storegate"]).unwrap();
-        assert_eq!(unset.settings.server_threads, None);
-    }
-
-    #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite://storegate.db"), "sqlite://storegate.db");
@@ -364,7 +337,6 @@ mod tests {
             database_max_connections: None,
             env,
             jwt_secret: secret.map(str::to_string),
-            server_threads: None,
             host: "127.0.0.1".into(),
             port: 0,
             access_token_ttl: Duration::from_secs(60),

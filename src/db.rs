@@ -35,13 +35,6 @@ pub fn default_postgres_connections() -> u32 {
 /// slower on the benchmark machine (BENCHMARKS.md).
 pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 8;
 
-/// The pool size for `url`: `configured`, or the backend's default.
-pub fn pool_size(url: &str, configured: Option<u32>) -> u32 {
-    configured.unwrap_or_else(|| {
-        if url.starts_with("sqlite:") { DEFAULT_SQLITE_CONNECTIONS } else { default_postgres_connections() }
-    })
-}
-
 /// Opens a pool for `url` with the settings storegate needs.
 ///
 /// # Errors

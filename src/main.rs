@@ -69,10 +69,8 @@ enum UserCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// One thread's event loop: `serve` starts one more per CPU beside it
-/// (`server::serve`); the other commands need no more.
 fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -42,25 +42,4 @@ impl AppState {
             config: Arc::new(config),
         })
     }
-
-    /// The same state over another pool, for a serving thread with its own
-    /// event loop (`server::serve`): tokens, login throttle, events and
-    /// configuration are shared; the database blocklist reads through the
-    /// new pool (the Redis one is shared).
-    #[must_use]
-    pub fn with_database(&self, db: DatabaseConnection) -> Self {
-        let blocklist: Arc<dyn Blocklist> = if self.config.redis_url.is_some() {
-            Arc::clone(&self.blocklist)
-        } else {
-            Arc::new(DatabaseBlocklist::new(db.clone()))
-        };
-        Self {
-            db,
-            tokens: Arc::clone(&self.tokens),
-            blocklist,
-            login_throttle: Arc::clone(&self.login_throttle),
-            events: Arc::clone(&self.events),
-            config: Arc::clone(&self.config),
-        }
-    }
 }

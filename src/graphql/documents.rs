@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn keeps_parsed_documents_and_skips_broken_and_oversized_ones() {
-        let cache = DocumentCache::new(connections());
+        let cache = DocumentCache::new(crate::graphql::fields_with_computed_complexity());
         let mut first = Request::new("{ product(id: 1) { name } }");
         assert!(cache.prime(&mut first).is_some());
         assert_eq!(cache.len(), 1);
@@ -350,14 +350,8 @@ mod tests {
         assert_eq!(cache.len(), 1, "an oversized document is not kept");
     }
 
-    /// The schema's fields with a computed complexity (checked against the
-    /// schema in `super::super::tests`).
-    fn connections() -> HashSet<String> {
-        ["factories", "items", "products", "stores", "todos"].map(String::from).into()
-    }
-
     fn known(query: &str) -> (Arc<KnownDocument>, DocumentCache) {
-        let cache = DocumentCache::new(connections());
+        let cache = DocumentCache::new(crate::graphql::fields_with_computed_complexity());
         let known = cache.prime(&mut Request::new(query)).expect("parses");
         (known, cache)
     }

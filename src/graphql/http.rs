@@ -158,7 +158,7 @@ async fn run(
     };
     let introspection = is_introspection_only(&mut request);
     let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
-    let settled = known.as_ref().filter(|_| skip_rules).and_then(|known| known.settled());
+    let settled = if skip_rules { known.as_ref().and_then(|known| known.settled()) } else { None };
     let schema = match &state.schemas.introspection {
         Some(schema) if introspection => schema,
         _ if skip_rules => &state.schemas.known_valid,

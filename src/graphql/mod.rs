@@ -101,17 +101,15 @@ pub fn fields_with_computed_complexity() -> HashSet<String> {
     let mut registry = Registry::default();
     <Query as OutputType>::create_type_info(&mut registry);
     <Mutation as OutputType>::create_type_info(&mut registry);
-    registry
-        .types
-        .values()
-        .filter_map(|ty| match ty {
-            MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } => Some(fields),
-            _ => None,
-        })
-        .flatten()
-        .filter(|(_, field)| field.compute_complexity.is_some())
-        .map(|(name, _)| name.clone())
-        .collect()
+    let mut computed = HashSet::new();
+    for ty in registry.types.values() {
+        if let MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } = ty {
+            computed.extend(
+                fields.iter().filter_map(|(name, field)| field.compute_complexity.map(|_| name.clone())),
+            );
+        }
+    }
+    computed
 }
 
 /// The SDL written to `schema.graphql` (`storegate schema graphql`).

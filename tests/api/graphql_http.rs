@@ -213,12 +213,7 @@ async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
         assert!(ok.body.get("errors").is_none(), "{}", ok.text);
     }
     let metrics = app.get("/metrics", None).await.text;
-    let counted = |rules: &str| {
-        let series = format!(
-            r#"graphql_operations_total{{operation="KnownDocumentProbe",type="operation",rules="{rules}"}} "#
-        );
-        metrics.lines().find_map(|line| line.strip_prefix(series.as_str())).map(str::to_owned)
-    };
+    let counted = |rules: &str| operations_counted(&metrics, "KnownDocumentProbe", rules);
     assert_eq!(counted("checked").as_deref(), Some("1"), "{metrics}");
     assert_eq!(counted("skipped").as_deref(), Some("2"), "{metrics}");
 

@@ -17,7 +17,7 @@
 -- collide). done() prints one JSON line the driver reads.
 --
 -- A request without {n} is rendered once per id (and ref) and kept: the
--- string substitutions and wrk.format() cost wrk 10-12 µs of CPU per
+-- string substitutions and wrk.format() cost wrk 10-12 µs of user CPU per
 -- GraphQL request (3.4-4.7 µs kept), on the cores the server under test
 -- shares with it (BENCHMARKS.md, "The load generator's own CPU"). Every
 -- system gets the same bytes as before, ids drawn the same way.

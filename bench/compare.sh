@@ -301,10 +301,14 @@ run_workload() {
     cpu_after=$(cpu_ticks "$pid")
     rss=$(peak_rss_kib "$pid")
     kill -0 "$pid" 2>/dev/null || die "$system exited during $workload"
+    # The machine's speed right after the run (bench/probe.py), with the
+    # server idle: a ratio whose sides ran at different speeds shows so.
+    local machine
+    machine=$(python3 bench/probe.py)
     python3 - "$tmp/wrk.out" "$system" "$engine" "$workload" "$CONNECTIONS" "$per_op" "$rss" \
-        "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$round" >>"$OUT" <<'PY'
+        "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$round" "$machine" >>"$OUT" <<'PY'
 import json, sys
-out, system, engine, workload, conns, per_op, rss, ticks, hz, round_ = sys.argv[1:11]
+out, system, engine, workload, conns, per_op, rss, ticks, hz, round_, machine = sys.argv[1:12]
 line = next(l for l in open(out) if l.startswith("WRK "))
 w = json.loads(line[4:])
 ops = w["requests"] / int(per_op)
@@ -316,10 +320,13 @@ row = {
     "max_ms": w["max_us"] / 1000, "peak_rss_kib": int(rss),
     "server_cpu_us_per_op": round(int(ticks) / int(hz) * 1e6 / ops, 1) if ops else None,
     "errors": w["non_2xx_3xx"] + w["socket_errors"],
+    "machine": json.loads(machine),
 }
 print(json.dumps(row))
+m = row["machine"]
 print(f"compare: round {round_} {system:18} {engine:8} {workload:21} {row['ops_per_s']:>9} ops/s  p50 {row['p50_ms']} ms  "
-      f"p99 {row['p99_ms']} ms  peak RSS {int(rss) // 1024} MiB  errors {row['errors']}", file=sys.stderr)
+      f"p99 {row['p99_ms']} ms  peak RSS {int(rss) // 1024} MiB  errors {row['errors']}  "
+      f"machine: loop {m['loop_ms']} ms, wake {m['wake_us']} us", file=sys.stderr)
 PY
     clear_requests
 }
@@ -379,6 +386,7 @@ machine_file=$tmp/machine.md
     echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
     echo "- $(rustc --version); node $(node --version); $(python3 --version); $(psql --version); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
     echo "- wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s measured per workload and round; $ROUNDS round(s), even rounds in reverse order"
+    python3 bench/probe.py --markdown
 } >"$machine_file"
 
 # Odd rounds run the systems in the order given, even rounds in reverse:

@@ -6,7 +6,8 @@ With several rounds (`COMPARE_ROUNDS`), a system's rows of one workload are
 summed: ops/s and req/s over all rounds' requests and seconds, server CPU
 per operation over all rounds' operations; p50, p99 and peak RSS are the
 highest any round measured, errors the total. The goals are checked on the
-sums, and a second table gives each round's ratios on their own.
+sums, and a second table gives each round's ratios on their own. A third
+gives the machine's speed after each run (bench/probe.py), where recorded.
 """
 
 import json
@@ -79,6 +80,28 @@ def read(path: str) -> list[dict]:
     return [json.loads(line) for line in open(path) if line.strip() and not line.startswith("#")]
 
 
+def print_machine(rows: list[dict], rounds: list[int]) -> None:
+    """bench/probe.py's figures after each measured run, where the results have them."""
+    probed = {}
+    for r in rows:
+        if r.get("machine"):
+            probed[(r["system"], r["engine"], r["workload"], r.get("round") or 1)] = r["machine"]
+    if not probed:
+        return
+    print("\n## The machine's speed after each run\n")
+    print("`bench/probe.py` with the server idle: a fixed Python loop (ms, lower is faster) and a round "
+          "trip between processes on two CPUs (µs). Compare the two sides of a ratio in the same round.\n")
+    print("| workload | system | engine | " + " | ".join(f"round {n}: loop ms / wake µs" for n in rounds) + " |")
+    print("|---|---|---|" + "--:|" * len(rounds))
+    for workload in WORKLOADS:
+        for system, engine in SYSTEMS:
+            cells = [probed.get((system, engine, workload, n)) for n in rounds]
+            if not any(cells):
+                continue
+            shown = ["—" if m is None else f"{m['loop_ms']} / {m['wake_us']}" for m in cells]
+            print(f"| {workload} | {system} | {engine} | " + " | ".join(shown) + " |")
+
+
 def main() -> None:
     rows = read(sys.argv[1])
     by_key = combined(rows)
@@ -141,6 +164,8 @@ def main() -> None:
                 mark = "" if ratio >= minimum else " (NO)"
                 cells.append(f"{a['ops_per_s']:,.0f} / {b['ops_per_s']:,.0f} = {ratio:.2f}×{mark}")
             print(f"| {label} ≥ {minimum:g}× | {workload} | " + " | ".join(cells) + " |")
+
+    print_machine(rows, rounds)
 
     lines = []
     for label, num, den in RATIOS:

@@ -302,7 +302,7 @@ run_workload() {
     rss=$(peak_rss_kib "$pid")
     kill -0 "$pid" 2>/dev/null || die "$system exited during $workload"
     # The machine's speed right after the run (bench/probe.py), with the
-    # server idle: a ratio whose sides ran at different speeds shows so.
+    # server idle: the run records the machine it ran on.
     local machine
     machine=$(python3 bench/probe.py)
     python3 - "$tmp/wrk.out" "$system" "$engine" "$workload" "$CONNECTIONS" "$per_op" "$rss" \

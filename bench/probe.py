@@ -10,9 +10,11 @@ usage: python3 bench/probe.py              -> one JSON object on stdout
   crosses between wrk, the server and PostgreSQL this way.
 - `wake_same_cpu_us`: the same with both processes on one CPU.
 
-bench/compare.sh runs it after every measured run, so that a ratio whose
-two sides ran at different machine speeds shows as such (BENCHMARKS.md,
-"The machine's speed"). On a one-CPU machine `wake_us` is null.
+bench/compare.sh runs it at the start and after every measured run, so
+that each run records the machine it ran on. It is a snapshot after a
+run, not a measure of it: it documents the machine's range and corrects
+no figure (BENCHMARKS.md, "The machine's speed"). On a one-CPU machine
+`wake_us` is null.
 """
 
 import json

@@ -90,7 +90,8 @@ def print_machine(rows: list[dict], rounds: list[int]) -> None:
         return
     print("\n## The machine's speed after each run\n")
     print("`bench/probe.py` with the server idle: a fixed Python loop (ms, lower is faster) and a round "
-          "trip between processes on two CPUs (µs). Compare the two sides of a ratio in the same round.\n")
+          "trip between processes on two CPUs (µs), taken after the run: the machine's range, "
+          "not a correction of any figure.\n")
     print("| workload | system | engine | " + " | ".join(f"round {n}: loop ms / wake µs" for n in rounds) + " |")
     print("|---|---|---|" + "--:|" * len(rounds))
     for workload in WORKLOADS:

@@ -128,23 +128,47 @@ const MAX_OPERATION_NAMES: usize = 500;
 /// every rule (`checked`), only the variable-dependent ones because its
 /// document had passed them before (`skipped`), or not again because that
 /// earlier result cannot differ (`settled`, `graphql::documents`).
+///
+/// The counter handles are kept per label set, as for HTTP requests
+/// ([`record_request`]): building three labels and finding them in the
+/// recorder cost allocations and a registry lookup on every operation.
 pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &'static str) {
-    static SEEN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
-    let name = match name {
-        None => "anonymous".to_string(),
-        Some(name) => {
-            let mut seen =
-                SEEN.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if seen.contains(name) || (seen.len() < MAX_OPERATION_NAMES && name.len() <= 64) {
-                seen.insert(name.to_string());
-                name.to_string()
-            } else {
-                "other".to_string()
-            }
-        }
+    /// Counters of one operation name, by type and rules.
+    type Counters = Vec<(&'static str, &'static str, metrics::Counter)>;
+    static HANDLES: OnceLock<RwLock<HashMap<Box<str>, Counters>>> = OnceLock::new();
+    fn find<'a>(
+        known: &'a HashMap<Box<str>, Counters>,
+        name: &str,
+        kind: &str,
+        rules: &str,
+    ) -> Option<&'a metrics::Counter> {
+        let counters = known.get(name)?;
+        counters.iter().find(|(k, r, _)| *k == kind && *r == rules).map(|(_, _, counter)| counter)
+    }
+    prometheus();
+    let handles = HANDLES.get_or_init(Default::default);
+    let name = name.unwrap_or("anonymous");
+    if let Some(counter) = find(&handles.read().unwrap_or_else(PoisonError::into_inner), name, kind, rules) {
+        return counter.increment(1);
+    }
+    let mut known = handles.write().unwrap_or_else(PoisonError::into_inner);
+    // Names past the limit, and overlong ones, share `other`.
+    let name = if known.contains_key(name) || (known.len() < MAX_OPERATION_NAMES && name.len() <= 64) {
+        name
+    } else {
+        "other"
     };
-    metrics::counter!("graphql_operations_total", "operation" => name, "type" => kind, "rules" => rules)
-        .increment(1);
+    if let Some(counter) = find(&known, name, kind, rules) {
+        return counter.increment(1);
+    }
+    let counter = metrics::counter!(
+        "graphql_operations_total",
+        "operation" => name.to_string(),
+        "type" => kind,
+        "rules" => rules
+    );
+    counter.increment(1);
+    known.entry(name.into()).or_default().push((kind, rules, counter));
 }
 
 /// The edge of every response, in one hand-written layer: a bare error from
@@ -342,4 +366,29 @@ pub fn layers(router: Router, config: &Config) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
     router.layer(stack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client-chosen names cannot grow the label set without bound: past
+    /// the limit they share `other`, and a name seen before keeps its own.
+    #[test]
+    fn graphql_operation_names_past_the_limit_are_counted_as_other() {
+        for n in 0..MAX_OPERATION_NAMES + 100 {
+            record_graphql_operation(Some(&format!("BoundedName{n}")), "operation", "checked");
+        }
+        record_graphql_operation(Some("BoundedName0"), "operation", "settled");
+        record_graphql_operation(Some(&"L".repeat(65)), "operation", "checked");
+        let rendered = prometheus().render();
+        let own = rendered.lines().filter(|line| line.contains("operation=\"BoundedName")).count();
+        assert!(own > 0 && own <= MAX_OPERATION_NAMES + 1, "{own} label sets of their own");
+        assert!(rendered.contains(r#"operation="BoundedName0",type="operation",rules="settled"} 1"#));
+        assert!(
+            rendered
+                .contains(r#"graphql_operations_total{operation="other",type="operation",rules="checked"}"#)
+        );
+        assert!(!rendered.contains(&"L".repeat(65)));
+    }
 }

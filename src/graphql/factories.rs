@@ -7,7 +7,7 @@ use entity::factory;
 
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
-use super::loaders::{Cached, ProductsByFactory, prime, wants};
+use super::loaders::{Loaders, ProductsByFactory, prime, wants};
 use super::products::Product;
 use super::scalars::DateTime;
 use crate::domain::Patch;
@@ -64,7 +64,7 @@ impl Factory {
 
     /// Every product of the factory, by id (batched across factories).
     async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
-        let loader = ctx.data_unchecked::<Cached<ProductsByFactory>>();
+        let loader = ctx.data_unchecked::<Loaders>().get::<ProductsByFactory>();
         let products = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(products.into_iter().map(Product::new).collect())
     }

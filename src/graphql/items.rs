@@ -6,7 +6,7 @@ use tokio::sync::OnceCell;
 
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
-use super::loaders::{Cached, StoreById, prime, wants};
+use super::loaders::{Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use super::stores::Store;
 use crate::domain::input::WriteMode;
@@ -85,7 +85,7 @@ impl Item {
     async fn store(&self, ctx: &Context<'_>) -> async_graphql::Result<Store> {
         let store_id = self.store_id;
         // Subscriptions have no per-request loaders: read directly there.
-        match ctx.data_opt::<Cached<StoreById>>() {
+        match ctx.data_opt::<Loaders>().map(Loaders::get::<StoreById>) {
             Some(loader) => loader
                 .load_one(store_id)
                 .await?

@@ -8,8 +8,12 @@
 //! query asks for ([`wants`]): all keys of the page go in one `load_many`,
 //! and each node's `load_one` is then a cache hit. That makes the statement
 //! count of a page constant by construction, not by timing.
+//!
+//! Each loader is built on first use ([`Loaders::get`]): most operations,
+//! single reads answered by one joined statement, use none of them.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -47,13 +51,56 @@ fn cached<L>(loader: L) -> Cached<L> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
-/// Adds a fresh set of loaders to one GraphQL request.
+/// One GraphQL request's loaders, each built when first asked for.
+pub struct Loaders {
+    db: DatabaseConnection,
+    store_by_id: OnceLock<Cached<StoreById>>,
+    items_by_store: OnceLock<Cached<ItemsByStore>>,
+    factory_by_id: OnceLock<Cached<FactoryById>>,
+    products_by_factory: OnceLock<Cached<ProductsByFactory>>,
+}
+
+impl Loaders {
+    /// The request's loader of kind `L`.
+    pub fn get<L: RequestLoader>(&self) -> &Cached<L> {
+        L::slot(self).get_or_init(|| cached(L::new(self.db.clone())))
+    }
+}
+
+/// A loader kind a request may ask [`Loaders`] for.
+pub trait RequestLoader: Loader<i32> + Sized {
+    fn new(db: DatabaseConnection) -> Self;
+    fn slot(loaders: &Loaders) -> &OnceLock<Cached<Self>>;
+}
+
+macro_rules! request_loader {
+    ($loader:ident, $slot:ident) => {
+        impl RequestLoader for $loader {
+            fn new(db: DatabaseConnection) -> Self {
+                Self(db)
+            }
+
+            fn slot(loaders: &Loaders) -> &OnceLock<Cached<Self>> {
+                &loaders.$slot
+            }
+        }
+    };
+}
+
+request_loader!(StoreById, store_by_id);
+request_loader!(ItemsByStore, items_by_store);
+request_loader!(FactoryById, factory_by_id);
+request_loader!(ProductsByFactory, products_by_factory);
+
+/// Gives one GraphQL request a fresh, empty set of loaders.
 pub fn install(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
-    request
-        .data(cached(StoreById(db.clone())))
-        .data(cached(ItemsByStore(db.clone())))
-        .data(cached(FactoryById(db.clone())))
-        .data(cached(ProductsByFactory(db.clone())))
+    request.data(Loaders {
+        db: db.clone(),
+        store_by_id: OnceLock::new(),
+        items_by_store: OnceLock::new(),
+        factory_by_id: OnceLock::new(),
+        products_by_factory: OnceLock::new(),
+    })
 }
 
 /// Whether a connection query selects `field` on its nodes (through
@@ -68,11 +115,11 @@ pub fn wants(ctx: &Context<'_>, field: &str) -> bool {
 ///
 /// # Errors
 /// The loader's error.
-pub async fn prime<L: Loader<i32, Error = async_graphql::Error>>(
+pub async fn prime<L: RequestLoader<Error = async_graphql::Error>>(
     ctx: &Context<'_>,
     keys: impl IntoIterator<Item = i32>,
 ) -> async_graphql::Result<()> {
-    ctx.data_unchecked::<Cached<L>>().load_many(keys).await?;
+    ctx.data_unchecked::<Loaders>().get::<L>().load_many(keys).await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use entity::{factory, product};
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, patch_id, state, viewer};
 use super::factories::Factory;
-use super::loaders::{Cached, FactoryById};
+use super::loaders::{FactoryById, Loaders};
 use super::scalars::DateTime;
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductInput, ProductRow};
@@ -64,7 +64,7 @@ impl Product {
         if let Some(factory) = &self.factory {
             return Ok(Factory(Arc::clone(factory)));
         }
-        let loader = ctx.data_unchecked::<Cached<FactoryById>>();
+        let loader = ctx.data_unchecked::<Loaders>().get::<FactoryById>();
         loader
             .load_one(self.row.factory_id)
             .await?

@@ -6,7 +6,7 @@ use entity::{item, store};
 use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{parse_id, patch, state, viewer};
 use super::items::Item;
-use super::loaders::{Cached, ItemsByStore, StoreById, prime, wants};
+use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
@@ -52,7 +52,7 @@ impl Store {
             }
             None => {}
         }
-        let items = match ctx.data_opt::<Cached<ItemsByStore>>() {
+        let items = match ctx.data_opt::<Loaders>().map(Loaders::get::<ItemsByStore>) {
             Some(loader) => loader.load_one(self.row.id).await?.unwrap_or_default(),
             None => crate::domain::items::for_store(&state(ctx).db, self.row.id).await?,
         };
@@ -102,7 +102,8 @@ impl StoreQuery {
         if wants(ctx, "items") {
             prime::<ItemsByStore>(ctx, page.rows.iter().map(|s| s.id)).await?;
             // `items { store }` comes back to these very stores: no query.
-            ctx.data_unchecked::<Cached<StoreById>>()
+            ctx.data_unchecked::<Loaders>()
+                .get::<StoreById>()
                 .feed_many(page.rows.iter().map(|s| (s.id, s.clone())))
                 .await;
         }

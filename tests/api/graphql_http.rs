@@ -438,3 +438,48 @@ async fn persisted_queries_refuse_wrong_hashes_bad_extensions_and_mutations_over
         .count();
     assert_eq!(named, 1, "created once, over POST: {}", stores.text);
 }
+
+/// Selections with the same response key merge into one object: within
+/// an object whose fields resolve in order (`Product`), in the order first
+/// selected; lists element by element. Also when the document is run
+/// again (settled). Guards the vendored `insert_value`
+/// (`vendor/async-graphql-fewer-lookups.patch`). Root fields resolve
+/// concurrently, so the order of a merged root field's keys is not fixed,
+/// before the patch as after it; only their values are compared there.
+#[tokio::test]
+async fn selections_of_one_response_key_merge() {
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let query = r#"query($id: ID!) {
+        product(id: $id) { id factory { id } factory { name } ... on Product { name factory { id } } }
+        products(first: 2) { nodes { id } nodes { name } }
+    }"#;
+    for _ in 0..3 {
+        let res = app.gql(query, json!({ "id": "7" }), None).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let factory_id = res.body["data"]["product"]["factory"]["id"].as_str().unwrap();
+        let factory_name = res.body["data"]["product"]["factory"]["name"].as_str().unwrap();
+        let product = format!(
+            r#""product":{{"id":"7","factory":{{"id":"{factory_id}","name":"{factory_name}"}},"name":"Demo Product 7"}}"#
+        );
+        assert!(res.text.contains(&product), "{}", res.text);
+        assert_eq!(
+            res.body["data"]["products"]["nodes"],
+            json!([{ "id": "1", "name": "Demo Product 1" }, { "id": "2", "name": "Demo Product 2" }])
+        );
+    }
+}
+
+/// Without federation the schema has no `_service` or `_entities`, and the
+/// root does not answer them (`vendor/async-graphql-fewer-lookups.patch`
+/// only moved the check on their names first).
+#[tokio::test]
+async fn federation_fields_are_not_part_of_the_schema() {
+    let app = TestApp::new().await;
+    for query in ["{ _service { sdl } }", "{ _entities(representations: []) { __typename } }"] {
+        let res = app.gql(query, json!({}), None).await;
+        assert_eq!(res.body["data"], Value::Null, "{}", res.text);
+        let message = res.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("Unknown field"), "{message}");
+    }
+}

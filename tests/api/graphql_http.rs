@@ -469,17 +469,3 @@ async fn selections_of_one_response_key_merge() {
         );
     }
 }
-
-/// Without federation the schema has no `_service` or `_entities`, and the
-/// root does not answer them (`vendor/async-graphql-fewer-lookups.patch`
-/// only moved the check on their names first).
-#[tokio::test]
-async fn federation_fields_are_not_part_of_the_schema() {
-    let app = TestApp::new().await;
-    for query in ["{ _service { sdl } }", "{ _entities(representations: []) { __typename } }"] {
-        let res = app.gql(query, json!({}), None).await;
-        assert_eq!(res.body["data"], Value::Null, "{}", res.text);
-        let message = res.body["errors"][0]["message"].as_str().unwrap();
-        assert!(message.contains("Unknown field"), "{message}");
-    }
-}

@@ -66,6 +66,31 @@ pub struct Settings {
     /// How long shutdown waits for in-flight requests.
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_grace: Duration,
+    /// A header set by the proxy in front (e.g. `Fly-Client-IP`) whose value
+    /// is the client's address; unset: the socket's peer.
+    #[arg(long, env = "TRUSTED_CLIENT_IP_HEADER", global = true)]
+    pub trusted_client_ip_header: Option<String>,
+    /// Signups per client address per hour (`0`: unlimited).
+    #[arg(long, env = "SIGNUP_MAX_PER_ADDRESS", default_value_t = 20, global = true)]
+    pub signup_max_per_address: u32,
+    /// Production: `/metrics` answers only this bearer token (404 unset).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
+    /// How long a connection may take to send a request's head.
+    #[arg(long, env = "REQUEST_HEAD_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_head_timeout: Duration,
+    /// Open connections the server keeps; more are answered 503.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_connections: u32,
+    /// Requests handled at once; more are answered 503 with `Retry-After`.
+    #[arg(long, env = "MAX_IN_FLIGHT_REQUESTS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_in_flight_requests: u32,
+    /// Open GraphQL websockets per instance.
+    #[arg(long, env = "WS_MAX_SOCKETS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub ws_max_sockets: u32,
+    /// Subscriptions one websocket may hold at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub ws_max_subscriptions: u32,
 }
 
 /// Which origins CORS allows.
@@ -114,6 +139,19 @@ pub struct Config {
     pub cors_allow_credentials: bool,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// `None`: the socket's peer is the client.
+    pub trusted_client_ip_header: Option<axum::http::HeaderName>,
+    /// `0`: unlimited.
+    pub signup_max_per_address: u32,
+    pub metrics_token: Option<String>,
+    pub request_head_timeout: Duration,
+    pub max_connections: u32,
+    pub max_in_flight_requests: u32,
+    pub ws_max_sockets: u32,
+    pub ws_max_subscriptions: u32,
+    /// How long a websocket may wait before `connection_init` (API.md §4:
+    /// 10 s; shorter in tests).
+    pub ws_init_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -136,11 +174,22 @@ impl std::fmt::Debug for Config {
             .field("cors_allow_credentials", &self.cors_allow_credentials)
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("trusted_client_ip_header", &self.trusted_client_ip_header)
+            .field("signup_max_per_address", &self.signup_max_per_address)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .field("request_head_timeout", &self.request_head_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_in_flight_requests", &self.max_in_flight_requests)
+            .field("ws_max_sockets", &self.ws_max_sockets)
+            .field("ws_max_subscriptions", &self.ws_max_subscriptions)
+            .field("ws_init_timeout", &self.ws_init_timeout)
             .finish()
     }
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
+/// API.md §4: a socket that sends no `connection_init` within 10 s closes.
+pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Config {
     /// # Errors
@@ -184,6 +233,15 @@ impl Config {
         if settings.access_token_ttl.is_zero() || settings.refresh_token_ttl.is_zero() {
             bail!("ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL must be longer than zero");
         }
+        let trusted_client_ip_header = match settings.trusted_client_ip_header.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(axum::http::HeaderName::try_from(name).map_err(|_| {
+                anyhow::anyhow!(
+                    "TRUSTED_CLIENT_IP_HEADER is not a header name: {name:?} (e.g. Fly-Client-IP)"
+                )
+            })?),
+        };
+        let metrics_token = settings.metrics_token.filter(|token| !token.trim().is_empty());
         Ok(Self {
             env: settings.env,
             database_url: settings.database_url,
@@ -203,6 +261,15 @@ impl Config {
             cors_allow_credentials: settings.cors_allow_credentials,
             request_timeout: settings.request_timeout,
             shutdown_grace: settings.shutdown_grace,
+            trusted_client_ip_header,
+            signup_max_per_address: settings.signup_max_per_address,
+            metrics_token,
+            request_head_timeout: settings.request_head_timeout,
+            max_connections: settings.max_connections,
+            max_in_flight_requests: settings.max_in_flight_requests,
+            ws_max_sockets: settings.ws_max_sockets,
+            ws_max_subscriptions: settings.ws_max_subscriptions,
+            ws_init_timeout: WS_INIT_TIMEOUT,
         })
     }
 
@@ -226,6 +293,15 @@ impl Config {
             cors_allow_credentials: false,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
+            trusted_client_ip_header: None,
+            signup_max_per_address: 20,
+            metrics_token: None,
+            request_head_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_in_flight_requests: 1024,
+            ws_max_sockets: 1024,
+            ws_max_subscriptions: 32,
+            ws_init_timeout: WS_INIT_TIMEOUT,
         }
     }
 }
@@ -349,6 +425,14 @@ mod tests {
             cors_allow_credentials: false,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
+            trusted_client_ip_header: None,
+            signup_max_per_address: 20,
+            metrics_token: None,
+            request_head_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_in_flight_requests: 1024,
+            ws_max_sockets: 1024,
+            ws_max_subscriptions: 32,
         }
     }
 

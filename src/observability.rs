@@ -125,9 +125,9 @@ fn record_pool(size: u32, idle: usize) {
 const MAX_OPERATION_NAMES: usize = 500;
 
 /// Counts a GraphQL operation by name, type, and how it was validated:
-/// every rule (`checked`), only the variable-dependent ones because its
-/// document had passed them before (`skipped`), or not again because that
-/// earlier result cannot differ (`settled`, `graphql::documents`).
+/// every rule (`checked`), or only depth, cost and the variable-dependent
+/// ones because its document had passed the rest before (`skipped`,
+/// `graphql::documents`).
 ///
 /// The counter handles are kept per label set, as for HTTP requests
 /// ([`record_request`]): building three labels and finding them in the
@@ -379,12 +379,12 @@ mod tests {
         for n in 0..MAX_OPERATION_NAMES + 100 {
             record_graphql_operation(Some(&format!("BoundedName{n}")), "operation", "checked");
         }
-        record_graphql_operation(Some("BoundedName0"), "operation", "settled");
+        record_graphql_operation(Some("BoundedName0"), "operation", "skipped");
         record_graphql_operation(Some(&"L".repeat(65)), "operation", "checked");
         let rendered = prometheus().render();
         let own = rendered.lines().filter(|line| line.contains("operation=\"BoundedName")).count();
         assert!(own > 0 && own <= MAX_OPERATION_NAMES + 1, "{own} label sets of their own");
-        assert!(rendered.contains(r#"operation="BoundedName0",type="operation",rules="settled"} 1"#));
+        assert!(rendered.contains(r#"operation="BoundedName0",type="operation",rules="skipped"} 1"#));
         assert!(
             rendered
                 .contains(r#"graphql_operations_total{operation="other",type="operation",rules="checked"}"#)

@@ -16,16 +16,6 @@
 //! [`KnownDocument::may_skip_rules`]); any other request, and any doubt,
 //! gets the full rules and their error messages.
 //!
-//! Those three were still 12 % of a product-with-factory query's
-//! instructions (callgrind, BENCHMARKS.md), and for most documents they
-//! give the same answer every time: depth and fragment cycles depend on
-//! the document alone, and complexity also on the variables given to the
-//! arguments a field's complexity is computed from (a connection's
-//! `first`). A document with one operation and no variable in such an
-//! argument is [settled](KnownDocument::settled) once it passed: later
-//! requests carry that run's result (`async_graphql::Prevalidated`, a change
-//! of the vendored copy) and are not validated again.
-//!
 //! Automatic persisted queries (Apollo's protocol, version 1) ride on the
 //! same cache: a client that sent a document with its SHA-256 once may send
 //! the hash alone after that (`extensions.persistedQuery`). The hash is
@@ -34,15 +24,14 @@
 //! `ApolloPersistedQueries` extension resolves it inside `Schema::execute`,
 //! after that check and after this cache, so it is not used.)
 
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet, Type,
+    BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Type,
 };
-use async_graphql::{CacheControl, ErrorExtensions, Prevalidated, Request, Value};
+use async_graphql::{ErrorExtensions, Request, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
@@ -59,30 +48,13 @@ const MAX_CACHED_BYTES: usize = 8 * 1024;
 pub struct KnownDocument {
     parsed: ExecutableDocument,
     passed_rules: AtomicBool,
-    /// Whether validation gives every request with this document the same
-    /// result ([`result_is_fixed`]).
-    result_is_fixed: bool,
-    /// That result, from the first request that passed every rule.
-    settled: OnceLock<Prevalidated>,
 }
 
 impl KnownDocument {
     /// Records that a request with this document ran under every rule and
-    /// answered without any error (so no rule found one either), and the
-    /// cache control its validation computed.
-    pub fn passed_rules(&self, cache_control: CacheControl) {
+    /// answered without any error (so no rule found one either).
+    pub fn passed_rules(&self) {
         self.passed_rules.store(true, Ordering::Relaxed);
-        if self.result_is_fixed {
-            // A second pass computes the same result; the first one stays.
-            let _ = self.settled.set(Prevalidated { cache_control });
-        }
-    }
-
-    /// The validation result a request that [may skip the
-    /// rules](Self::may_skip_rules) can carry instead of being validated,
-    /// once the document passed and when that result cannot differ.
-    pub fn settled(&self) -> Option<Prevalidated> {
-        self.settled.get().copied()
     }
 
     /// Whether `request` may skip the rules that look at the document alone:
@@ -107,44 +79,6 @@ impl KnownDocument {
             }
         })
     }
-}
-
-/// Whether validation gives every request with `document` the same result:
-/// it holds one operation (the limits are those of the operation run), and
-/// no field named in `computed` (the fields whose complexity is computed
-/// from their arguments) takes a variable anywhere, fragments included.
-/// Fields are matched by name alone, so a same-named field of another type
-/// only makes this answer `false` more often.
-fn result_is_fixed(document: &ExecutableDocument, computed: &HashSet<String>) -> bool {
-    let one_operation = match &document.operations {
-        DocumentOperations::Single(_) => true,
-        DocumentOperations::Multiple(operations) => operations.len() == 1,
-    };
-    one_operation
-        && document
-            .operations
-            .iter()
-            .all(|(_, operation)| no_computed_variables(&operation.node.selection_set.node, computed))
-        && document
-            .fragments
-            .values()
-            .all(|fragment| no_computed_variables(&fragment.node.selection_set.node, computed))
-}
-
-fn no_computed_variables(selections: &SelectionSet, computed: &HashSet<String>) -> bool {
-    selections.items.iter().all(|selection| match &selection.node {
-        Selection::Field(field) => {
-            let field = &field.node;
-            let takes_variables = computed.contains(field.name.node.as_str())
-                && field.arguments.iter().any(|(_, value)| value.node.clone().into_const().is_none());
-            !takes_variables && no_computed_variables(&field.selection_set.node, computed)
-        }
-        // Each fragment's own selections are looked at once, above.
-        Selection::FragmentSpread(_) => true,
-        Selection::InlineFragment(fragment) => {
-            no_computed_variables(&fragment.node.selection_set.node, computed)
-        }
-    })
 }
 
 /// The operation a request runs, when the document and the name settle it
@@ -243,20 +177,17 @@ pub struct DocumentCache {
     known: Mutex<LruCache<String, Arc<KnownDocument>>>,
     /// Persisted queries: lowercase hex SHA-256 to the document's text.
     persisted: Mutex<LruCache<String, Arc<str>>>,
-    /// The fields whose complexity is computed from their arguments
-    /// (`super::fields_with_computed_complexity`).
-    computed_complexity: HashSet<String>,
+}
+
+impl Default for DocumentCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl DocumentCache {
-    /// An empty cache for a schema whose fields named in
-    /// `computed_complexity` compute their complexity from their arguments.
-    pub fn new(computed_complexity: HashSet<String>) -> Self {
-        Self {
-            known: Mutex::new(LruCache::new(CAPACITY)),
-            persisted: Mutex::new(LruCache::new(CAPACITY)),
-            computed_complexity,
-        }
+    pub fn new() -> Self {
+        Self { known: Mutex::new(LruCache::new(CAPACITY)), persisted: Mutex::new(LruCache::new(CAPACITY)) }
     }
 
     /// Resolves `extensions.persistedQuery`, when the request has one: the
@@ -301,13 +232,7 @@ impl DocumentCache {
             return Some(known);
         }
         let parsed = request.parsed_query().ok()?.clone();
-        let result_is_fixed = result_is_fixed(&parsed, &self.computed_complexity);
-        let known = Arc::new(KnownDocument {
-            parsed,
-            passed_rules: AtomicBool::new(false),
-            result_is_fixed,
-            settled: OnceLock::new(),
-        });
+        let known = Arc::new(KnownDocument { parsed, passed_rules: AtomicBool::new(false) });
         self.lock().put(request.query.clone(), Arc::clone(&known));
         Some(known)
     }
@@ -330,7 +255,7 @@ mod tests {
 
     #[test]
     fn keeps_parsed_documents_and_skips_broken_and_oversized_ones() {
-        let cache = DocumentCache::new(crate::graphql::fields_with_computed_complexity());
+        let cache = DocumentCache::new();
         let mut first = Request::new("{ product(id: 1) { name } }");
         assert!(cache.prime(&mut first).is_some());
         assert_eq!(cache.len(), 1);
@@ -351,7 +276,7 @@ mod tests {
     }
 
     fn known(query: &str) -> (Arc<KnownDocument>, DocumentCache) {
-        let cache = DocumentCache::new(crate::graphql::fields_with_computed_complexity());
+        let cache = DocumentCache::new();
         let known = cache.prime(&mut Request::new(query)).expect("parses");
         (known, cache)
     }
@@ -366,7 +291,7 @@ mod tests {
         let (document, _cache) = known(query);
         let request = with_variables(query, serde_json::json!({ "id": "7" }));
         assert!(!document.may_skip_rules(&request), "never validated yet");
-        document.passed_rules(CacheControl::default());
+        document.passed_rules();
         assert!(document.may_skip_rules(&request));
     }
 
@@ -375,7 +300,7 @@ mod tests {
         let query = "query($id: ID!, $first: Int, $tags: [String!], $price: Float, $on: Boolean) \
                      { product(id: $id) { name } }";
         let (document, _cache) = known(query);
-        document.passed_rules(CacheControl::default());
+        document.passed_rules();
         let skips = |variables: serde_json::Value| document.may_skip_rules(&with_variables(query, variables));
 
         assert!(skips(serde_json::json!({ "id": 7, "first": 100, "tags": ["a"], "price": 1.5, "on": true })));
@@ -391,46 +316,15 @@ mod tests {
     }
 
     #[test]
-    fn a_passed_document_settles_when_no_variable_reaches_a_computed_complexity() {
-        for query in [
-            "query($id: ID!) { product(id: $id) { name factory { name } } }",
-            "{ products(first: 100) { nodes { name } } }",
-            "query($on: Boolean!) { products(first: 5) { nodes { name @include(if: $on) } } }",
-            "query($id: ID!) { ...P } fragment P on Query { product(id: $id) { name } }",
-        ] {
-            let (document, _cache) = known(query);
-            assert!(document.settled().is_none(), "not before it passed: {query}");
-            document.passed_rules(CacheControl::default());
-            assert!(document.settled().is_some(), "{query}");
-        }
-    }
-
-    #[test]
-    fn a_variable_in_a_computed_complexity_or_a_second_operation_keeps_the_limits_checked() {
-        for query in [
-            "query($first: Int) { products(first: $first) { nodes { name } } }",
-            "query($n: Int) { stores(first: 5) { nodes { name } } factory(id: 1) { products(first: $n) { nodes { name } } } }",
-            "query($n: Int) { products(first: 5) { nodes { factory { name } } } ...F } fragment F on Query { factories(first: $n) { nodes { name } } }",
-            "query($n: Int) { factory(id: 1) { ... on Factory { products(first: $n) { nodes { name } } } } }",
-            "query($after: String) { products(first: 5, after: $after) { nodes { name } } }",
-            "query A { product(id: 1) { name } } query B { product(id: 2) { name } }",
-        ] {
-            let (document, _cache) = known(query);
-            document.passed_rules(CacheControl::default());
-            assert!(document.settled().is_none(), "{query}");
-        }
-    }
-
-    #[test]
     fn input_objects_enums_and_unknown_operations_take_the_full_rules() {
         let query = "query($input: CreateItemInput!) { __typename }";
         let (document, _cache) = known(query);
-        document.passed_rules(CacheControl::default());
+        document.passed_rules();
         assert!(!document.may_skip_rules(&with_variables(query, serde_json::json!({ "input": {} }))));
 
         let query = "query A { __typename } query B($id: ID = 1) { product(id: $id) { name } }";
         let (document, _cache) = known(query);
-        document.passed_rules(CacheControl::default());
+        document.passed_rules();
         assert!(!document.may_skip_rules(&Request::new(query)), "two operations, none named");
         assert!(document.may_skip_rules(&Request::new(query).operation_name("B")), "a default fills $id");
         assert!(!document.may_skip_rules(&Request::new(query).operation_name("C")));

@@ -40,12 +40,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))
-        .with_state(GraphqlState {
-            app: state,
-            schemas,
-            graphiql,
-            documents: Arc::new(DocumentCache::new(super::fields_with_computed_complexity())),
-        })
+        .with_state(GraphqlState { app: state, schemas, graphiql, documents: Arc::new(DocumentCache::new()) })
         .merge(websocket)
 }
 
@@ -142,8 +137,9 @@ async fn execute(
 }
 
 /// Runs one operation on the schema its kind calls for: introspection's,
-/// the one without the document rules for a document that passed them,
-/// or the full one (which then records a pass). A persisted query that
+/// the one without the document rules (depth and cost are still checked)
+/// for a document that passed them, or the full one (which then records a
+/// pass). A persisted query that
 /// did not resolve is answered with why, and nothing runs.
 async fn run(
     state: &GraphqlState,
@@ -158,7 +154,6 @@ async fn run(
     };
     let introspection = is_introspection_only(&mut request);
     let skip_rules = !introspection && known.as_ref().is_some_and(|known| known.may_skip_rules(&request));
-    let settled = if skip_rules { known.as_ref().and_then(|known| known.settled()) } else { None };
     let schema = match &state.schemas.introspection {
         Some(schema) if introspection => schema,
         _ if skip_rules => &state.schemas.known_valid,
@@ -168,15 +163,8 @@ async fn run(
     crate::observability::record_graphql_operation(
         name.as_deref(),
         if introspection { "introspection" } else { "operation" },
-        match (settled.is_some(), skip_rules) {
-            (true, _) => "settled",
-            (false, true) => "skipped",
-            (false, false) => "checked",
-        },
+        if skip_rules { "skipped" } else { "checked" },
     );
-    if let Some(settled) = settled {
-        request = request.data(settled);
-    }
     let request = loaders::install(request.data(viewer).data(client), &state.app.db);
     let response = schema.execute(request).await;
     if let Some(known) = known
@@ -184,7 +172,7 @@ async fn run(
         && !skip_rules
         && response.errors.is_empty()
     {
-        known.passed_rules(response.cache_control);
+        known.passed_rules();
     }
     response
 }

@@ -16,10 +16,7 @@ pub mod subscriptions;
 pub mod todos;
 pub mod users;
 
-use std::collections::HashSet;
-
-use async_graphql::registry::{MetaType, Registry};
-use async_graphql::{MergedObject, OutputType, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::state::AppState;
 
@@ -93,40 +90,9 @@ pub fn build_schemas(state: AppState) -> Schemas {
     }
 }
 
-/// The names of the fields whose complexity is computed from their
-/// arguments (the connections: `first` times their children), read from
-/// the schema's own type registry: a variable given to one of them can
-/// change an operation's complexity (`documents::KnownDocument::settled`).
-pub fn fields_with_computed_complexity() -> HashSet<String> {
-    let mut registry = Registry::default();
-    <Query as OutputType>::create_type_info(&mut registry);
-    <Mutation as OutputType>::create_type_info(&mut registry);
-    let mut computed = HashSet::new();
-    for ty in registry.types.values() {
-        if let MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } = ty {
-            computed.extend(
-                fields.iter().filter_map(|(name, field)| field.compute_complexity.map(|_| name.clone())),
-            );
-        }
-    }
-    computed
-}
-
 /// The SDL written to `schema.graphql` (`storegate schema graphql`).
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
 pub use http::router;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_connections_compute_their_complexity_and_nothing_else_does() {
-        let mut fields: Vec<_> = fields_with_computed_complexity().into_iter().collect();
-        fields.sort();
-        assert_eq!(fields, ["factories", "items", "products", "stores", "todos"]);
-    }
-}

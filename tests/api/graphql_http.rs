@@ -245,21 +245,20 @@ fn operations_counted(metrics: &str, operation: &str, rules: &str) -> Option<Str
     metrics.lines().find_map(|line| line.strip_prefix(series.as_str())).map(str::to_owned)
 }
 
-/// A document whose validation cannot come out differently (one operation,
-/// no variable in a connection's `first`) is validated once: later requests
-/// reuse that result and answer as a server that never saw the document
-/// does. Variables that are not plainly of their type still take the full
-/// rules, and a document over a limit never settles.
+/// A document that passed every rule once skips the rules that look at the
+/// document alone; later requests answer as a server that never saw the
+/// document does. Variables that are not plainly of their type still take
+/// the full rules, and depth and cost are checked every time.
 #[tokio::test]
-async fn settled_documents_are_validated_once_and_answer_as_fresh_ones() {
+async fn known_documents_answer_as_fresh_ones_and_keep_their_limits() {
     let app = TestApp::new().await;
     let unseen = TestApp::new().await;
     for server in [&app, &unseen] {
-        let token = server.user_token("settled@example.com").await;
+        let token = server.user_token("known@example.com").await;
         server.store(&token, "Corner shop").await;
     }
     let query =
-        "query SettledProbe($on: Boolean!) { stores(first: 5) { nodes { id name @include(if: $on) } } }";
+        "query KnownProbe($on: Boolean!) { stores(first: 5) { nodes { id name @include(if: $on) } } }";
     let body = |on: Value| json!({ "query": query, "variables": { "on": on } });
 
     // The recorder is the process's, installed on first use: use it before
@@ -274,8 +273,8 @@ async fn settled_documents_are_validated_once_and_answer_as_fresh_ones() {
         answers.push((on, res.body));
     }
     let metrics = app.get("/metrics", None).await.text;
-    assert_eq!(operations_counted(&metrics, "SettledProbe", "checked").as_deref(), Some("1"), "{metrics}");
-    assert_eq!(operations_counted(&metrics, "SettledProbe", "settled").as_deref(), Some("2"), "{metrics}");
+    assert_eq!(operations_counted(&metrics, "KnownProbe", "checked").as_deref(), Some("1"), "{metrics}");
+    assert_eq!(operations_counted(&metrics, "KnownProbe", "skipped").as_deref(), Some("2"), "{metrics}");
     for (on, answer) in answers {
         let fresh =
             post_with_accept(&unseen, body(json!(on)), Some("application/graphql-response+json")).await;
@@ -290,9 +289,9 @@ async fn settled_documents_are_validated_once_and_answer_as_fresh_ones() {
     assert_eq!((known.status, &known.body), (fresh.status, &fresh.body));
 
     // 100 nodes × 60 fields, written into the document: over the budget
-    // every time, so never settled.
+    // every time.
     let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
-    let over = format!("query SettledOver {{ products(first: 100) {{ nodes {{ {} }} }} }}", fields.join(" "));
+    let over = format!("query KnownOver {{ products(first: 100) {{ nodes {{ {} }} }} }}", fields.join(" "));
     for _ in 0..3 {
         let res =
             post_with_accept(&app, json!({ "query": over }), Some("application/graphql-response+json")).await;
@@ -300,8 +299,8 @@ async fn settled_documents_are_validated_once_and_answer_as_fresh_ones() {
         assert!(res.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
     }
     let metrics = app.get("/metrics", None).await.text;
-    assert_eq!(operations_counted(&metrics, "SettledOver", "checked").as_deref(), Some("3"), "{metrics}");
-    assert_eq!(operations_counted(&metrics, "SettledOver", "settled"), None, "{metrics}");
+    assert_eq!(operations_counted(&metrics, "KnownOver", "checked").as_deref(), Some("3"), "{metrics}");
+    assert_eq!(operations_counted(&metrics, "KnownOver", "skipped"), None, "{metrics}");
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -441,11 +440,10 @@ async fn persisted_queries_refuse_wrong_hashes_bad_extensions_and_mutations_over
 
 /// Selections with the same response key merge into one object: within
 /// an object whose fields resolve in order (`Product`), in the order first
-/// selected; lists element by element. Also when the document is run
-/// again (settled). Guards the vendored `insert_value`
-/// (`vendor/async-graphql-fewer-lookups.patch`). Root fields resolve
-/// concurrently, so the order of a merged root field's keys is not fixed,
-/// before the patch as after it; only their values are compared there.
+/// selected; lists element by element; also when the document is run
+/// again from the cache. Root fields resolve concurrently, so the order of
+/// a merged root field's keys is not fixed; only their values are compared
+/// there.
 #[tokio::test]
 async fn selections_of_one_response_key_merge() {
     let app = TestApp::new().await;

@@ -1,4 +1,4 @@
-//! Configuration from the environment (and `.env`), per API.md §1.
+//! Configuration from the environment (and `.env`), per docs/API.md §1.
 //!
 //! Development works with no configuration at all; production refuses to
 //! start on settings that would be unsafe, saying what to set.
@@ -149,7 +149,7 @@ pub struct Config {
     pub max_in_flight_requests: u32,
     pub ws_max_sockets: u32,
     pub ws_max_subscriptions: u32,
-    /// How long a websocket may wait before `connection_init` (API.md §4:
+    /// How long a websocket may wait before `connection_init` (docs/API.md §4:
     /// 10 s; shorter in tests).
     pub ws_init_timeout: Duration,
 }
@@ -188,7 +188,7 @@ impl std::fmt::Debug for Config {
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
-/// API.md §4: a socket that sends no `connection_init` within 10 s closes.
+/// docs/API.md §4: a socket that sends no `connection_init` within 10 s closes.
 pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Config {

@@ -1,6 +1,6 @@
 //! One error type for the whole service. REST renders it as RFC 9457
 //! `application/problem+json`; GraphQL renders it as an error whose
-//! `extensions.code` uses the same vocabulary (API.md §3).
+//! `extensions.code` uses the same vocabulary (docs/API.md §3).
 //!
 //! `AppError` deliberately does not implement `Display`: async-graphql has a
 //! blanket `From<T: Display>` for its error type, which would silently drop

@@ -1,4 +1,4 @@
-//! The `storegate` command line (API.md §1). Everything it does lives in
+//! The `storegate` command line (docs/API.md §1). Everything it does lives in
 //! the library; this file only parses arguments and dispatches.
 
 use anyhow::Context;

@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of the REST face (API.md §3).
+//! The OpenAPI 3.1 document of the REST face (docs/API.md §3).
 //!
 //! Nothing here lists routes: the paths come from the handlers'
 //! `#[utoipa::path]` attributes, collected by `utoipa_axum`'s router as the
@@ -33,7 +33,7 @@ pub const BEARER: &str = "bearer";
 /// The security scheme of refresh tokens (only `POST /api/auth/refresh`).
 pub const REFRESH_BEARER: &str = "refreshToken";
 
-/// Every `code` a problem can carry (the vocabulary of API.md §3).
+/// Every `code` a problem can carry (the vocabulary of docs/API.md §3).
 pub const PROBLEM_CODES: [&str; 13] = [
     "BAD_REQUEST",
     "UNAUTHENTICATED",

@@ -1,4 +1,4 @@
-//! Token issue and verification (API.md §2). HS256 only, pinned: the
+//! Token issue and verification (docs/API.md §2). HS256 only, pinned: the
 //! algorithm in a token's header is never trusted to choose the check.
 
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The domain layer: every query and every permission rule, one module per
 //! resource. REST handlers and GraphQL resolvers only call into here, so the
-//! two faces cannot disagree (API.md §6).
+//! two faces cannot disagree (docs/API.md §6).
 
 pub mod demo;
 pub mod factories;

@@ -1,5 +1,5 @@
 //! Exact money: integer cents inside, a JSON number with at most two
-//! decimals outside (API.md §3).
+//! decimals outside (docs/API.md §3).
 
 use validator::ValidationError;
 

@@ -1,4 +1,4 @@
-//! The permission table of API.md §2, in one place.
+//! The permission table of docs/API.md §2, in one place.
 
 use crate::auth::Viewer;
 use crate::error::AppError;

@@ -1,4 +1,4 @@
-//! Login throttling (API.md §5): after `LOGIN_MAX_FAILURES` failed logins
+//! Login throttling (docs/API.md §5): after `LOGIN_MAX_FAILURES` failed logins
 //! for one email within 15 minutes, or 100 from one client address, login
 //! answers 429 with `Retry-After` until the window passes. Successful logins
 //! are not counted.

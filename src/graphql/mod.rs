@@ -47,7 +47,7 @@ pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscri
     Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
 }
 
-/// How deep an ordinary operation may nest (API.md §4).
+/// How deep an ordinary operation may nest (docs/API.md §4).
 pub const MAX_DEPTH: usize = 10;
 /// The complexity budget: one per field, connections count `first` times
 /// their children. A page of 100 products with their factories costs ~1,100.

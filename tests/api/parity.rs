@@ -1,5 +1,5 @@
 //! The same rows read through REST and GraphQL carry the same values
-//! (API.md §6), and a store's items come back from GraphQL in one request.
+//! (docs/API.md §6), and a store's items come back from GraphQL in one request.
 
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The side-by-side comparison of BENCHMARKS.md ("storegate against PostGraphile
-# and the ceiling"): one run, one machine, one load generator (wrk), the same
-# PostgreSQL database and demo data for every system.
+# The side-by-side comparison of BENCHMARKS.md ("What is compared", "The
+# latest comparison"): one run, one machine, one load generator (wrk), the
+# same PostgreSQL database and demo data for every system.
 #
 #   bash bench/compare.sh
 #
@@ -391,7 +391,7 @@ machine_file=$tmp/machine.md
 
 # Odd rounds run the systems in the order given, even rounds in reverse:
 # the machine's speed drifts by tens of per cent over minutes (BENCHMARKS.md,
-# "Latest runs"), and a ratio is fair only if both of its sides see the
+# "The machine"), and a ratio is fair only if both of its sides see the
 # same spells. The fixtures of the first round serve every round, so the
 # data read stays the same.
 round_order() { # ROUND -> the systems, one per line

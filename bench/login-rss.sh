@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The server's memory around a login storm (BENCHMARKS.md, "Reads during a
-# login storm"): starts the release build on a scratch SQLite file, signs up
-# one user, fires 2 rounds of 40 concurrent logins (each hashes with argon2's
-# 19 MiB), and prints the RSS after sign-up, the peak, and 2 s after.
+# The server's memory around a login storm (BENCHMARKS.md, "Login storm:
+# reads and memory"): starts the release build on a scratch SQLite file,
+# signs up one user, fires 2 rounds of 40 concurrent logins (each hashes
+# with argon2's 19 MiB), and prints the RSS after sign-up, the peak, and
+# 2 s after.
 #   bash bench/login-rss.sh       (after cargo build --release)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

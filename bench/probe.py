@@ -13,7 +13,7 @@ usage: python3 bench/probe.py              -> one JSON object on stdout
 bench/compare.sh runs it at the start and after every measured run, so
 that each run records the machine it ran on. It is a snapshot after a
 run, not a measure of it: it documents the machine's range and corrects
-no figure (BENCHMARKS.md, "The machine's speed"). On a one-CPU machine
+no figure (BENCHMARKS.md, "The machine"). On a one-CPU machine
 `wake_us` is null.
 """
 

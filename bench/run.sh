@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Reproduces BENCHMARKS.md: builds storegate and the load generator in
-# release mode, seeds a fresh database, serves it on a free local port, and
-# runs every scenario of examples/loadgen.rs against it with the same
-# settings; then does the same on PostgreSQL when asked.
+# Reproduces BENCHMARKS.md ("REST against GraphQL inside storegate"): builds
+# storegate and the load generator in release mode, seeds a fresh database,
+# serves it on a free local port, and runs every scenario of
+# examples/loadgen.rs against it with the same settings; then does the same
+# on PostgreSQL when asked.
 #
 #   bash bench/run.sh                        # SQLite
 #   BENCH_DB=postgres bash bench/run.sh      # PostgreSQL only

@@ -34,5 +34,10 @@ pub fn app(state: AppState) -> Router {
         .merge(graphql::router(state.clone()))
         .merge(observability::router(state))
         .fallback(rest::problems::not_found);
-    observability::layers(routes, &config)
+    let app = observability::layers(routes, &config);
+    // Outermost, so every layer and handler sees the same client address.
+    match &config.trusted_client_ip_header {
+        Some(header) => app.layer(rest::extract::ClientAddrLayer::new(header.clone())),
+        None => app,
+    }
 }

@@ -531,10 +531,11 @@ problem_response!(
 );
 
 problem_response!(
-    /// 429: too many failed logins.
+    /// 429: too many login or sign-up attempts.
     TooManyRequests => problem(
         "Too many failed logins for this email (5 in 15 minutes by default) or from this client \
-         address (100); retry after `Retry-After` seconds.",
+         address (100), or too many sign-ups from this client address (20 an hour by default); \
+         retry after `Retry-After` seconds.",
         example(429, "RATE_LIMITED", "too many attempts; retry in 840 s"),
         &[("Retry-After", "Seconds to wait before retrying", Type::Integer)],
     )

@@ -7,7 +7,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Blocklist, DatabaseBlocklist, RedisBlocklist, TokenService};
 use crate::config::Config;
-use crate::domain::throttle::{LoginThrottle, MAX_FAILURES_PER_ADDRESS, WINDOW};
+use crate::domain::throttle::{
+    CounterStore, MAX_FAILURES_PER_ADDRESS, MEMORY_STORE_CAPACITY, MemoryCounterStore, RedisCounterStore,
+    Throttle,
+};
 use crate::events::EventBus;
 
 #[derive(Clone)]
@@ -15,7 +18,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub tokens: Arc<TokenService>,
     pub blocklist: Arc<dyn Blocklist>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Login and sign-up limits (API.md §5).
+    pub throttle: Arc<Throttle>,
     pub events: Arc<EventBus>,
     pub config: Arc<Config>,
 }
@@ -32,12 +36,23 @@ impl AppState {
         };
         let redis = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
         let events = EventBus::new(redis);
-        let login_throttle = LoginThrottle::new(config.login_max_failures, MAX_FAILURES_PER_ADDRESS, WINDOW);
+        // Throttle counters: in Redis (shared by every instance) when
+        // configured, else in this process, bounded.
+        let counters: Arc<dyn CounterStore> = match &config.redis_url {
+            Some(url) => Arc::new(RedisCounterStore::new(url).context("REDIS_URL is not a valid Redis URL")?),
+            None => Arc::new(MemoryCounterStore::new(MEMORY_STORE_CAPACITY)),
+        };
+        let throttle = Throttle::new(
+            counters,
+            config.login_max_failures,
+            MAX_FAILURES_PER_ADDRESS,
+            config.signup_max_per_address,
+        );
         Ok(Self {
             db,
             tokens: Arc::new(tokens),
             blocklist,
-            login_throttle: Arc::new(login_throttle),
+            throttle: Arc::new(throttle),
             events,
             config: Arc::new(config),
         })

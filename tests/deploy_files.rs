@@ -289,6 +289,28 @@ fn both_files_run_in_production_mode() {
     assert_eq!(parsed, Ok(()));
 }
 
+/// Behind Fly's proxy the socket's peer is the proxy: the client's address
+/// (for throttling) is the header the proxy sets, and storegate takes it.
+#[test]
+fn fly_names_the_client_address_header() {
+    let env = fly_env();
+    let header = env.get("TRUSTED_CLIENT_IP_HEADER").map(String::as_str);
+    assert_eq!(header, Some("Fly-Client-IP"), "fly.toml [env] sets TRUSTED_CLIENT_IP_HEADER");
+    let settings = <SettingsOnly as clap::Parser>::try_parse_from([
+        "storegate",
+        "--env",
+        "production",
+        "--jwt-secret",
+        "a-production-secret-of-at-least-32-bytes",
+        "--trusted-client-ip-header",
+        header.unwrap_or_default(),
+    ])
+    .expect("the settings parse")
+    .settings;
+    let config = storegate::config::Config::from_settings(settings).expect("the configuration is accepted");
+    assert_eq!(config.trusted_client_ip_header.as_ref().map(|h| h.as_str()), Some("fly-client-ip"));
+}
+
 #[test]
 fn every_env_var_set_is_one_storegate_reads() {
     let known = known_env_vars();

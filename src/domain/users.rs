@@ -17,6 +17,7 @@ use crate::auth::{Role, Viewer, password};
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
 use crate::domain::statements::CachedStatement;
+use crate::domain::throttle;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -33,9 +34,7 @@ pub struct Credentials {
 }
 
 #[derive(Validate)]
-struct SignupRules<'a> {
-    #[validate(email(message = "must be an email address"))]
-    email: &'a str,
+struct PasswordRule<'a> {
     #[validate(length(min = 8, message = "must be at least 8 characters"))]
     password: &'a str,
 }
@@ -72,14 +71,25 @@ fn normalize_email(email: &str) -> String {
 }
 
 /// # Errors
-/// `Validation` for a bad email or short password, `Conflict` if the email
+/// `Validation` for a bad email or short password; `RateLimited` once the
+/// client's address has used its hourly sign-ups; `Conflict` if the email
 /// is taken.
-pub async fn signup(db: &DatabaseConnection, input: Credentials) -> Result<User, AppError> {
-    let email = normalize_email(&input.email);
+pub async fn signup(state: &AppState, client: Option<IpAddr>, input: Credentials) -> Result<User, AppError> {
+    // The same rules as the login throttle's keys (trimmed, lower-cased,
+    // an address of at most 254 bytes), so every account can log in.
     let mut errors = FieldErrors::default();
-    errors.extend_validation(SignupRules { email: &email, password: &input.password }.validate());
+    let email = throttle::normalized_email(&input.email).unwrap_or_else(|| {
+        errors.push("email", "must be an email address");
+        String::new()
+    });
+    errors.extend_validation(PasswordRule { password: &input.password }.validate());
     errors.into_result()?;
+    // Counted once the input is valid, before the lookup and the hash: a
+    // taken email costs an attempt too, so sign-up cannot probe for
+    // accounts without limit.
+    state.throttle.reserve_signup(client).await?;
 
+    let db = &state.db;
     if find_by_email(db, &email).await?.is_some() {
         return Err(email_taken());
     }
@@ -101,35 +111,54 @@ pub async fn signup(db: &DatabaseConnection, input: Credentials) -> Result<User,
     Ok(created.into())
 }
 
+fn invalid_credentials() -> AppError {
+    AppError::Unauthenticated { message: "invalid email or password".into(), token_refused: false }
+}
+
+/// The user whose password `password` is, or `None` (unknown email or
+/// wrong password: the same work either way).
+async fn check_password(
+    db: &DatabaseConnection,
+    email: &str,
+    password: String,
+) -> Result<Option<user::Model>, AppError> {
+    let found = find_by_email(db, email).await?;
+    let phc = found.as_ref().map(|u| u.password_hash.clone());
+    Ok(if password::verify(password, phc).await? { found } else { None })
+}
+
 fn email_taken() -> AppError {
     AppError::Conflict("an account with this email already exists".into())
 }
 
 /// Checks credentials and issues a fresh access token and a refresh token.
 ///
+/// The attempt is counted (for the email and the client address) before
+/// the password is checked, and given back if it is right; see
+/// [`throttle`](crate::domain::throttle).
+///
 /// # Errors
-/// `RateLimited` after too many failures for the email or the client
-/// address; `Unauthenticated` with one message for an unknown email and a
-/// wrong password alike.
+/// `RateLimited` while the email or the client address is at its limit
+/// (nothing is checked then); `Unauthenticated` with one message for an
+/// unknown email, a wrong password and an email that is no address alike;
+/// `ServiceUnavailable` when the counters' Redis is away.
 pub async fn login(
     state: &AppState,
     client: Option<IpAddr>,
     input: Credentials,
 ) -> Result<Session, AppError> {
-    let tokens = &state.tokens;
-    let email = normalize_email(&input.email);
-    state.login_throttle.check(&email, client)?;
-    let found = find_by_email(&state.db, &email).await?;
-    let phc = found.as_ref().map(|u| u.password_hash.clone());
-    if !password::verify(input.password, phc).await? {
-        state.login_throttle.record_failure(&email, client);
-        return Err(AppError::Unauthenticated {
-            message: "invalid email or password".into(),
-            token_refused: false,
-        });
+    let email = throttle::normalized_email(&input.email);
+    let reservation = state.throttle.reserve_login(email.as_deref(), client).await?;
+    // No account has an email that is no address (sign-up checks the same
+    // rules), so there is nothing to hash; the client's address still paid.
+    let Some(email) = email else { return Err(invalid_credentials()) };
+    let checked = check_password(&state.db, &email, input.password).await;
+    if !matches!(checked, Ok(None)) {
+        // Right password, or never checked (the database failed).
+        state.throttle.release(reservation).await;
     }
-    let user =
-        found.ok_or_else(|| AppError::internal(anyhow::anyhow!("verified a password without a user")))?;
+    let user = checked?.ok_or_else(invalid_credentials)?;
+    let tokens = &state.tokens;
     let roles = Role::names_for(user.is_admin);
     let access = tokens.issue(user.id, roles.clone(), TokenKind::Access, true)?;
     let refresh = tokens.issue(user.id, roles, TokenKind::Refresh, false)?;

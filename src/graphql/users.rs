@@ -61,7 +61,8 @@ impl UserMutation {
         email: String,
         password: String,
     ) -> async_graphql::Result<User> {
-        Ok(users::signup(&state(ctx).db, Credentials { email, password }).await?.into())
+        let client = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
+        Ok(users::signup(state(ctx), client, Credentials { email, password }).await?.into())
     }
 
     /// A new (not fresh) access token for a refresh token.

@@ -111,7 +111,8 @@ enum TokenType {
 ///
 /// Creates an account with the `user` role. The email is trimmed and lower-cased; the
 /// password must have at least 8 characters. The account is read back with
-/// `GET /api/auth/me` (the `Location`) once logged in.
+/// `GET /api/auth/me` (the `Location`) once logged in. Sign-ups are limited per client
+/// address (`SIGNUP_MAX_PER_ADDRESS` an hour; 429 with `Retry-After`).
 #[utoipa::path(
     post,
     path = "/signup",
@@ -127,14 +128,16 @@ enum TokenType {
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(input): JsonBody<Credentials>,
 ) -> Result<Response, AppError> {
-    let user = users::signup(&state.db, input).await?;
+    let user = users::signup(&state, client, input).await?;
     // The account is read back through /api/auth/me with its token.
     Ok(created("/api/auth/me".into(), UserBody::from(user)))
 }
@@ -143,7 +146,8 @@ async fn signup(
 ///
 /// Trades an email and password for a fresh access token and a refresh token. An unknown
 /// email and a wrong password get the same 401. Failed attempts are throttled per email and
-/// per client address (429 with `Retry-After`).
+/// per client address (429 with `Retry-After`); an attempt counts before its password is
+/// checked, and a successful one is not counted.
 #[utoipa::path(
     post,
     path = "/login",

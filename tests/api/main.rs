@@ -13,5 +13,6 @@ mod parity;
 mod pool;
 mod stores;
 mod subscriptions;
+mod throttle;
 mod todos;
 mod tokens;

@@ -170,13 +170,33 @@ async fn a_logout_on_one_instance_is_refused_on_another() {
     assert_eq!(second.gql(ME, json!({}), Some(&access)).await.gql_code(), Some("UNAUTHENTICATED"));
 }
 
-/// Redis configured but unreachable: authenticated requests fail closed
-/// with 503 + Retry-After; anonymous reads keep working.
+/// Redis configured but unreachable: authenticated requests and logins
+/// (whose throttle counters live there) fail closed with 503 +
+/// Retry-After; anonymous reads keep working.
 #[tokio::test]
 async fn an_unreachable_redis_fails_closed() {
-    let app = TestApp::with_config(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
-    // Sign-up and login do not read the blocklist.
-    let token = app.user_token("closed@example.com").await;
+    // The token comes from a healthy instance over the same database.
+    let healthy = TestApp::new().await;
+    let token = healthy.user_token("closed@example.com").await;
+    let app = healthy.sibling(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
+    let login = app
+        .post("/api/auth/login", None, json!({ "email": "closed@example.com", "password": PASSWORD }))
+        .await;
+    login.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+    assert!(login.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()));
+    let gql_login = app
+        .gql(
+            "mutation($p: String!) { login(email: \"closed@example.com\", password: $p) { accessToken } }",
+            json!({ "p": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(gql_login.gql_code(), Some("SERVICE_UNAVAILABLE"), "{}", gql_login.text);
+    // So does a sign-up from a known address (its counter is there too).
+    let address = "192.0.2.99:1".parse().unwrap();
+    let signup =
+        app.send(credentials_from(address, "/api/auth/signup", "closed2@example.com", PASSWORD)).await;
+    signup.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
     let res = app.get("/api/auth/me", Some(&token)).await;
     res.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
     assert!(res.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()));
@@ -235,9 +255,13 @@ async fn expired_revocations_are_purged() {
 }
 
 fn login_from(address: SocketAddr, email: &str, password: &str) -> Request<Body> {
+    credentials_from(address, "/api/auth/login", email, password)
+}
+
+fn credentials_from(address: SocketAddr, path: &str, email: &str, password: &str) -> Request<Body> {
     Request::builder()
         .method(Method::POST)
-        .uri("/api/auth/login")
+        .uri(path)
         .header(header::CONTENT_TYPE, "application/json")
         .extension(ConnectInfo(address))
         .body(Body::from(json!({ "email": email, "password": password }).to_string()))

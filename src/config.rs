@@ -152,6 +152,10 @@ pub struct Config {
     /// How long a websocket may wait before `connection_init` (docs/API.md §4:
     /// 10 s; shorter in tests).
     pub ws_init_timeout: Duration,
+    /// How often an authenticated websocket re-checks its token for
+    /// revocation and a deleted user (at most the 5 s token leeway; not an
+    /// environment variable, tests set it short).
+    pub ws_revalidate_interval: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -183,6 +187,7 @@ impl std::fmt::Debug for Config {
             .field("ws_max_sockets", &self.ws_max_sockets)
             .field("ws_max_subscriptions", &self.ws_max_subscriptions)
             .field("ws_init_timeout", &self.ws_init_timeout)
+            .field("ws_revalidate_interval", &self.ws_revalidate_interval)
             .finish()
     }
 }
@@ -190,6 +195,9 @@ impl std::fmt::Debug for Config {
 pub const MIN_SECRET_BYTES: usize = 32;
 /// docs/API.md §4: a socket that sends no `connection_init` within 10 s closes.
 pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an authenticated websocket looks for revocation or deletion:
+/// no longer than the token leeway, so a revoked session ends within it.
+pub const WS_REVALIDATE_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Config {
     /// # Errors
@@ -270,6 +278,7 @@ impl Config {
             ws_max_sockets: settings.ws_max_sockets,
             ws_max_subscriptions: settings.ws_max_subscriptions,
             ws_init_timeout: WS_INIT_TIMEOUT,
+            ws_revalidate_interval: WS_REVALIDATE_INTERVAL,
         })
     }
 
@@ -302,6 +311,7 @@ impl Config {
             ws_max_sockets: 1024,
             ws_max_subscriptions: 32,
             ws_init_timeout: WS_INIT_TIMEOUT,
+            ws_revalidate_interval: WS_REVALIDATE_INTERVAL,
         }
     }
 }

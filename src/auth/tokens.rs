@@ -12,7 +12,7 @@ use crate::error::AppError;
 pub const ISSUER: &str = "storegate";
 pub const AUDIENCE: &str = "storegate-api";
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
-const LEEWAY_SECS: u64 = 5;
+pub const LEEWAY_SECS: u64 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -35,8 +35,8 @@ pub fn router(state: AppState) -> Router {
     let schemas = build_schemas(state.clone());
     let graphiql = Arc::new(graphiql::Assets::load(&state.config.graphiql_assets));
     let websocket = Router::new()
-        .route("/graphql/ws", get(super::subscriptions::websocket))
-        .with_state((state.clone(), schemas.limited.clone()));
+        .route("/graphql/ws", get(super::socket::websocket))
+        .with_state(super::socket::Sockets::new(state.clone(), schemas.limited.clone()));
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))

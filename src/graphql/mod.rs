@@ -11,6 +11,7 @@ pub mod items;
 pub mod loaders;
 pub mod products;
 pub mod scalars;
+pub mod socket;
 pub mod stores;
 pub mod subscriptions;
 pub mod todos;

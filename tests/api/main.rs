@@ -11,6 +11,7 @@ mod items;
 mod operations;
 mod parity;
 mod pool;
+mod sockets;
 mod stores;
 mod subscriptions;
 mod throttle;

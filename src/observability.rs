@@ -4,18 +4,21 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody, to_bytes};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Router};
 use futures_util::future::BoxFuture;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -24,9 +27,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, CorsOrigins};
+use crate::auth::viewer::bearer_token;
+use crate::config::{Config, CorsOrigins, Environment};
 use crate::domain::health;
-use crate::error::PROBLEM_JSON;
+use crate::error::{AppError, PROBLEM_JSON};
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -92,7 +96,33 @@ fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Who may read `/metrics`: anyone in development; in production only the
+/// bearer of `METRICS_TOKEN`, and nobody (the route does not exist) when it
+/// is unset. The comparison is of SHA-256 digests in constant time, so
+/// timing tells nothing about the token.
+fn may_read_metrics(config: &Config, headers: &HeaderMap) -> Result<(), AppError> {
+    if config.env == Environment::Development {
+        return Ok(());
+    }
+    let Some(token) = &config.metrics_token else {
+        return Err(AppError::NotFound("no such route".into()));
+    };
+    let presented = bearer_token(headers).ok().flatten().unwrap_or_default();
+    let expected = Sha256::digest(token.as_bytes());
+    if bool::from(Sha256::digest(presented.as_bytes()).ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(AppError::Unauthenticated {
+            message: "the metrics need the bearer token the server was given (METRICS_TOKEN)".into(),
+            token_refused: false,
+        })
+    }
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(refused) = may_read_metrics(&state.config, &headers) {
+        return refused.into_response();
+    }
     let handle = prometheus();
     handle.run_upkeep();
     match state.db.get_database_backend() {
@@ -173,22 +203,29 @@ pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &
 
 /// The edge of every response, in one hand-written layer: a bare error from
 /// the layers below becomes problem+json, a problem body carries the
-/// request id (so a client can quote it), and every request is counted and
-/// timed. Three `from_fn` middlewares did this before; each of them cloned
-/// the whole stack beneath it and boxed a future of its own per request.
-#[derive(Clone, Copy)]
-struct EdgeLayer;
+/// request id (so a client can quote it), every request is counted and
+/// timed, and requests past the in-flight cap are shed. Three `from_fn`
+/// middlewares did this before; each of them cloned the whole stack
+/// beneath it and boxed a future of its own per request.
+#[derive(Clone)]
+struct EdgeLayer {
+    in_flight: Arc<Semaphore>,
+}
 
 impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge(inner)
+        Edge { inner, in_flight: self.in_flight.clone() }
     }
 }
 
 #[derive(Clone)]
-struct Edge<S>(S);
+struct Edge<S> {
+    inner: S,
+    /// Shared by every route: `MAX_IN_FLIGHT_REQUESTS` permits.
+    in_flight: Arc<Semaphore>,
+}
 
 impl<S, B> Service<Request> for Edge<S>
 where
@@ -202,7 +239,7 @@ where
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
@@ -210,10 +247,21 @@ where
         let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let request_id = request.headers().get(&REQUEST_ID).cloned();
-        let response = self.0.call(request);
+        // Over the cap, a request is answered at once rather than queued:
+        // a queue only grows while the server is behind. Liveness is
+        // exempt, so an instance that sheds load is not restarted for it.
+        let permit = self.in_flight.clone().try_acquire_owned();
+        let exempt = route.as_ref().is_some_and(|route| route.as_str() == "/healthz");
+        let response = (permit.is_ok() || exempt).then(|| self.inner.call(request));
         Box::pin(async move {
-            let Ok(response) = response.await;
-            let response = crate::rest::problems::bare_error_as_problem(response.map(Body::new));
+            let response = match response {
+                Some(response) => {
+                    let Ok(response) = response.await;
+                    drop(permit);
+                    crate::rest::problems::bare_error_as_problem(response.map(Body::new))
+                }
+                None => AppError::ServiceUnavailable { retry_after_secs: 1 }.into_response(),
+            };
             record_request(&method, route.as_ref(), response.status(), started.elapsed());
             Ok(with_request_id(response, request_id).await)
         })
@@ -357,7 +405,7 @@ pub fn layers(router: Router, config: &Config) -> Router {
         .layer(CompressionLayer::new())
         // Outside the timeout, so a request that outlives it is counted
         // (as the 503 problem it gets) like any other.
-        .layer(EdgeLayer)
+        .layer(EdgeLayer { in_flight: Arc::new(Semaphore::new(config.max_in_flight_requests as usize)) })
         // A request that outlives the timeout gets a 503, never a hung
         // connection.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))

@@ -208,17 +208,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             // float and refuses it for an integer field. Only when the body
             // is refused, and only if that is why, read it again with such
             // numbers written as integers.
-            Err(error) => integral_floats_as_integers(&bytes)
-                .and_then(|value| serde_path_to_error::deserialize(value).ok())
-                .map(JsonBody)
-                .ok_or(error),
+            //
+            // A body that is not exactly one well-formed JSON value is a
+            // 400, even when a type error in it was met first.
+            Err(error) => match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Err(syntax) => Err(AppError::BadRequest(format!("malformed JSON: {syntax}"))),
+                Ok(_) => integral_floats_as_integers(&bytes)
+                    .and_then(|value| serde_path_to_error::deserialize(value).ok())
+                    .map(JsonBody)
+                    .ok_or(error),
+            },
         }
     }
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
@@ -231,7 +237,11 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             )),
             _ => AppError::BadRequest(format!("malformed JSON: {inner}")),
         }
-    })
+    })?;
+    // A body is one JSON value: `{"name":"a"} xyz` is refused, not read
+    // as its first value (a deserializer stops at the value's end).
+    deserializer.end().map_err(|error| AppError::BadRequest(format!("malformed JSON: {error}")))?;
+    Ok(value)
 }
 
 /// The body with every number that has a zero fraction (`2080.0`, `1e3`)

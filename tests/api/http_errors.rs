@@ -107,3 +107,65 @@ async fn browsers_get_graphiql() {
     assert!(res.header("content-type").unwrap().starts_with("text/html"));
     assert!(res.text.contains("graphiql"), "{}", &res.text[..200.min(res.text.len())]);
 }
+
+fn authorized(mut request: Request<Body>, token: &str) -> Request<Body> {
+    request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// A body is exactly one JSON value: bytes after it (other than
+/// whitespace) are a 400 on every JSON route, and nothing is written.
+#[tokio::test]
+async fn bytes_after_the_json_value_are_400_and_nothing_is_written() {
+    let app = TestApp::new().await;
+    let token = app.user_token("trailing@example.com").await;
+    for body in [r#"{"name":"abc"} xyz"#, r#"{"name":"abc"}{"name":"def"}"#, r#"{"name":"abc"} }"#] {
+        let create = raw(Method::POST, "/api/stores", Some("application/json"), body);
+        let res = app.send(authorized(create, &token)).await;
+        res.assert_problem(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        assert!(res.body["detail"].as_str().unwrap().contains("trailing"), "{}", res.text);
+    }
+    // A type error before the garbage does not make it a 422: the body is
+    // not JSON at all.
+    let typed = raw(Method::POST, "/api/stores", Some("application/json"), r#"{"name": 5} xyz"#);
+    app.send(authorized(typed, &token)).await.assert_problem(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+    assert_eq!(app.get("/api/stores", None).await.body["data"], json!([]), "nothing was created");
+
+    let id = app.store(&token, "Kept").await;
+    for method in [Method::PUT, Method::PATCH] {
+        let update = raw(
+            method.clone(),
+            &format!("/api/stores/{id}"),
+            Some("application/json"),
+            r#"{"name":"Renamed"} 1"#,
+        );
+        app.send(authorized(update, &token)).await.assert_problem(StatusCode::BAD_REQUEST, "BAD_REQUEST");
+    }
+    assert_eq!(app.get(&format!("/api/stores/{id}"), None).await.body["name"], "Kept");
+
+    // Whitespace after the value is still one value.
+    let spaced = raw(Method::POST, "/api/stores", Some("application/json"), "{\"name\":\"Spaced\"} \r\n\t ");
+    assert_eq!(app.send(authorized(spaced, &token)).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn graphql_bodies_are_one_json_value_too() {
+    let app = TestApp::new().await;
+    let token = app.user_token("trailing-gql@example.com").await;
+    let mutation = r#"{"query":"mutation { createStore(input: {name: \"Sneaky\"}) { id } }"} xyz"#;
+    let res =
+        app.send(authorized(raw(Method::POST, "/graphql", Some("application/json"), mutation), &token)).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert_eq!(res.gql_code(), Some("BAD_REQUEST"), "{}", res.text);
+    let batch = r#"[{"query":"{ __typename }"}] []"#;
+    let res = app.send(raw(Method::POST, "/graphql", Some("application/json"), batch)).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert_eq!(res.gql_code(), Some("BAD_REQUEST"), "{}", res.text);
+    assert_eq!(app.get("/api/stores", None).await.body["data"], json!([]), "nothing was created");
+
+    let spaced =
+        raw(Method::POST, "/graphql", Some("application/json"), "{\"query\":\"{ __typename }\"}\n  ");
+    let res = app.send(spaced).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["data"]["__typename"], "Query");
+}

@@ -7,6 +7,7 @@ mod common;
 mod faults;
 mod graphql_http;
 mod http_errors;
+mod http_server;
 mod items;
 mod operations;
 mod parity;

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
-use storegate::config::CorsOrigins;
+use storegate::config::{CorsOrigins, Environment};
 
 use crate::common::TestApp;
 
@@ -60,6 +60,57 @@ async fn metrics_count_requests_pool_use_and_graphql_operations() {
         text.contains(r#"graphql_operations_total{operation="ListStores",type="operation",rules="checked"}"#),
         "{text}"
     );
+}
+
+fn scrape(token: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder().uri("/metrics");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, token);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// Production keeps `/metrics` to the holder of `METRICS_TOKEN`; with
+/// none configured the route does not exist. Development leaves it open.
+#[tokio::test]
+async fn production_metrics_need_the_metrics_token() {
+    let unset = TestApp::with_config(|c| c.env = Environment::Production).await;
+    unset.send(scrape(None)).await.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let guess = unset.send(scrape(Some("Bearer anything"))).await;
+    guess.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    let token = "metrics-token-of-some-length-0123456789";
+    let app = TestApp::with_config(|c| {
+        c.env = Environment::Production;
+        c.metrics_token = Some(token.into());
+    })
+    .await;
+    for refused in
+        [None, Some("Bearer wrong"), Some(&format!("Bearer {token}x")[..]), Some(token), Some("Bearer ")]
+    {
+        let res = app.send(scrape(refused)).await;
+        res.assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+        assert_eq!(res.header("www-authenticate"), Some("Bearer"), "{refused:?}");
+        assert!(!res.text.contains(token), "the token never appears in an answer");
+    }
+    let scraped = app.send(scrape(Some(&format!("Bearer {token}")))).await;
+    assert_eq!(scraped.status, StatusCode::OK, "{}", scraped.text);
+    assert!(scraped.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(scraped.text.contains("http_requests_total"), "{}", scraped.text);
+    // Other routes do not take the metrics token as a user's token.
+    let elsewhere = app.send(authorized_get("/api/stores", token)).await;
+    elsewhere.assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+
+    let development = TestApp::with_config(|c| c.metrics_token = Some(token.into())).await;
+    assert_eq!(development.send(scrape(None)).await.status, StatusCode::OK);
+}
+
+fn authorized_get(path: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
 }
 
 #[tokio::test]

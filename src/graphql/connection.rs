@@ -30,8 +30,27 @@ pub fn relay<M, T: OutputType>(
     connection
 }
 
-/// A connection costs its page size times what each node selects.
+/// A connection costs its page size times what each node selects
+/// (`super::cost`); `pageInfo` is counted per node too, which only
+/// overestimates.
 pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.unwrap_or(crate::domain::pagination::DEFAULT_LIMIT as i32).clamp(1, 100);
-    usize::try_from(page).unwrap_or(100) * child_complexity.max(1) + 1
+    let default = i32::try_from(crate::domain::pagination::DEFAULT_LIMIT).unwrap_or(20);
+    super::cost::bounded_list(first, default, child_complexity)
+}
+
+/// A plain list (`Store.items`, `Factory.products`) costs its `first`
+/// times what each element selects.
+pub fn plain_list_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    super::cost::bounded_list(first, super::cost::PLAIN_LIST_MAX, child_complexity)
+}
+
+/// How many elements a plain list may show: `first` (100 when null),
+/// checked with the same rule and message as a connection's `first`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `first` outside 1–100.
+pub fn plain_list_bound(first: Option<i32>) -> Result<usize, AppError> {
+    let first = first.unwrap_or(super::cost::PLAIN_LIST_MAX);
+    let request = PageRequest::new(Some(i64::from(first)), None, GRAPHQL_PARAMS)?;
+    Ok(usize::try_from(request.limit).unwrap_or(usize::MAX))
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::factory;
 
-use super::connection::{Relay, page_complexity, page_request, relay};
+use super::connection::{
+    Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
+};
 use super::context::{parse_id, patch, state, viewer};
 use super::loaders::{Loaders, ProductsByFactory, prime, wants};
 use super::products::Product;
@@ -62,11 +64,23 @@ impl Factory {
         &self.0.certifications.0
     }
 
-    /// Every product of the factory, by id (batched across factories).
-    async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
-        let loader = ctx.data_unchecked::<Loaders>().get::<ProductsByFactory>();
-        let products = loader.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(products.into_iter().map(Product::new).collect())
+    /// The factory's first products by id (`first` 1–100, default 100; batched).
+    #[graphql(complexity = "plain_list_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Product>> {
+        let first = plain_list_bound(first)?;
+        // Operations over the websocket may come without per-request loaders.
+        let products = match ctx.data_opt::<Loaders>().map(Loaders::get::<ProductsByFactory>) {
+            Some(loader) => loader.load_one(self.0.id).await?.unwrap_or_default(),
+            None => crate::domain::products::for_factories(&state(ctx).db, &[self.0.id])
+                .await?
+                .remove(&self.0.id)
+                .unwrap_or_default(),
+        };
+        Ok(products.into_iter().take(first).map(Product::new).collect())
     }
 
     async fn created_at(&self) -> DateTime {

@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
     let graphiql = Arc::new(graphiql::Assets::load(&state.config.graphiql_assets));
     let websocket = Router::new()
         .route("/graphql/ws", get(super::socket::websocket))
-        .with_state(super::socket::Sockets::new(state.clone(), schemas.limited.clone()));
+        .with_state(super::socket::Sockets::new(state.clone(), schemas.costed.clone()));
     Router::new()
         .route("/graphql", get(get_graphql).post(execute))
         .route("/graphql/assets/{file}", get(graphiql_asset))
@@ -166,7 +166,7 @@ async fn run(
         if skip_rules { "skipped" } else { "checked" },
     );
     let request = loaders::install(request.data(viewer).data(client), &state.app.db);
-    let response = schema.execute(request).await;
+    let response = super::cost::execute(schema, &state.schemas.costed, request).await;
     if let Some(known) = known
         && !introspection
         && !skip_rules

@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod cost;
 pub mod documents;
 pub mod factories;
 pub mod graphiql;
@@ -50,31 +51,35 @@ pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscri
 
 /// How deep an ordinary operation may nest (docs/API.md §4).
 pub const MAX_DEPTH: usize = 10;
-/// The complexity budget: one per field, connections count `first` times
-/// their children. A page of 100 products with their factories costs ~1,100.
-pub const MAX_COMPLEXITY: usize = 5_000;
+/// The cost budget: see [`cost::BUDGET`] (10,000) and the model in [`cost`].
+pub const MAX_COMPLEXITY: usize = cost::BUDGET;
 /// The most operations one batched request may carry.
 pub const MAX_BATCH: usize = 10;
 
-/// The schemas one server runs: ordinary operations under the depth and
-/// complexity limits, and the standard introspection query (deeper than 10
-/// by nature: `ofType` chains) under limits of its own.
+/// The schemas one server runs: ordinary operations under the depth limit
+/// and the cost budget, and the standard introspection query (deeper than
+/// 10 by nature: `ofType` chains) under limits of its own.
 #[derive(Clone)]
 pub struct Schemas {
     pub limited: AppSchema,
     /// `limited` without the rules that look at the document alone, for
     /// documents that already passed them (`documents::KnownDocument`).
     pub known_valid: AppSchema,
+    /// `limited` with the budget checked by [`cost::CostLimit`], whose
+    /// refusal names the cost: for operations over the websocket and for
+    /// pricing what the others refuse ([`cost::execute`]). Slower per field
+    /// than `limited` (see [`cost`]), so not for every HTTP request.
+    pub costed: AppSchema,
     pub introspection: Option<AppSchema>,
 }
 
 pub fn build_schemas(state: AppState) -> Schemas {
     let introspection_enabled = state.config.graphql_introspection;
-    let limited = || {
-        let builder =
-            schema_builder().data(state.clone()).limit_depth(MAX_DEPTH).limit_complexity(MAX_COMPLEXITY);
+    let ordinary = || {
+        let builder = schema_builder().data(state.clone()).limit_depth(MAX_DEPTH);
         if introspection_enabled { builder } else { builder.disable_introspection() }
     };
+    let limited = || ordinary().limit_complexity(MAX_COMPLEXITY);
     let introspection = introspection_enabled.then(|| {
         schema_builder()
             .data(state.clone())
@@ -87,6 +92,7 @@ pub fn build_schemas(state: AppState) -> Schemas {
         limited: limited().finish(),
         // Fast still checks depth, complexity and fragment cycles.
         known_valid: limited().validation_mode(async_graphql::ValidationMode::Fast).finish(),
+        costed: ordinary().extension(cost::CostLimit).finish(),
         introspection,
     }
 }

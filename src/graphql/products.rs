@@ -64,10 +64,12 @@ impl Product {
         if let Some(factory) = &self.factory {
             return Ok(Factory(Arc::clone(factory)));
         }
-        let loader = ctx.data_unchecked::<Loaders>().get::<FactoryById>();
-        loader
-            .load_one(self.row.factory_id)
-            .await?
+        // Operations over the websocket may come without per-request loaders.
+        let found = match ctx.data_opt::<Loaders>().map(Loaders::get::<FactoryById>) {
+            Some(loader) => loader.load_one(self.row.factory_id).await?,
+            None => Some(crate::domain::factories::get(&state(ctx).db, self.row.factory_id).await?),
+        };
+        found
             .map(|found| Factory(Arc::new(found)))
             .ok_or_else(|| AppError::not_found("factory", self.row.factory_id).into())
     }

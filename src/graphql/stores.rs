@@ -3,7 +3,9 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{item, store};
 
-use super::connection::{Relay, page_complexity, page_request, relay};
+use super::connection::{
+    Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
+};
 use super::context::{parse_id, patch, state, viewer};
 use super::items::Item;
 use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
@@ -43,12 +45,21 @@ impl Store {
         &self.row.name
     }
 
-    /// Every item of the store, by id (batched across stores).
-    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
+    /// The store's first items by id (`first` 1–100, default 100; batched).
+    #[graphql(complexity = "plain_list_complexity(first, child_complexity)")]
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Item>> {
+        let first = plain_list_bound(first)?;
         match &self.items {
-            Some(JoinedItems::Full(items)) => return Ok(items.iter().cloned().map(Item::new).collect()),
+            Some(JoinedItems::Full(items)) => {
+                return Ok(items.iter().take(first).cloned().map(Item::new).collect());
+            }
             Some(JoinedItems::Summaries(items)) => {
-                return Ok(items.iter().cloned().map(|item| Item::summary(item, self.row.id)).collect());
+                let items = items.iter().take(first).cloned();
+                return Ok(items.map(|item| Item::summary(item, self.row.id)).collect());
             }
             None => {}
         }
@@ -56,7 +67,7 @@ impl Store {
             Some(loader) => loader.load_one(self.row.id).await?.unwrap_or_default(),
             None => crate::domain::items::for_store(&state(ctx).db, self.row.id).await?,
         };
-        Ok(items.into_iter().map(Item::new).collect())
+        Ok(items.into_iter().take(first).map(Item::new).collect())
     }
 
     async fn created_at(&self) -> DateTime {

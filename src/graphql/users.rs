@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::context::{state, viewer};
+use super::cost::PASSWORD_HASH_COST;
 use super::scalars::DateTime;
 use crate::domain::users::{self, Credentials};
 use crate::rest::extract::ClientAddr;
@@ -55,6 +56,7 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
+    #[graphql(complexity = "PASSWORD_HASH_COST + child_complexity")]
     async fn signup(
         &self,
         ctx: &Context<'_>,
@@ -81,6 +83,7 @@ impl UserMutation {
         Ok(true)
     }
 
+    #[graphql(complexity = "PASSWORD_HASH_COST + child_complexity")]
     async fn login(
         &self,
         ctx: &Context<'_>,

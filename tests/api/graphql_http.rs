@@ -1,5 +1,5 @@
 //! GraphQL over HTTP: media types and status codes, the operation limits
-//! (depth, complexity, batches), introspection, and GraphiQL's assets.
+//! (depth, cost, batches), introspection, and GraphiQL's assets.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -96,12 +96,13 @@ async fn graphiqls_introspection_query_always_works() {
 #[tokio::test]
 async fn deep_queries_are_refused_before_they_run() {
     let app = TestApp::new().await;
-    // Ten levels: allowed.
-    let ten = "{ products { nodes { factory { products { factory { products { factory { products { factory { name } } } } } } } } } }";
+    // Ten levels: allowed (small lists keep them within the cost budget,
+    // which is checked first).
+    let ten = "{ products(first: 1) { nodes { factory { products(first: 1) { factory { products(first: 1) { factory { products(first: 1) { factory { name } } } } } } } } } }";
     let res = app.gql(ten, json!({}), None).await;
     assert!(res.body.get("errors").is_none(), "{}", res.text);
     // Eleven: refused.
-    let eleven = "{ products { nodes { factory { products { factory { products { factory { products { factory { products { id } } } } } } } } } } }";
+    let eleven = "{ products(first: 1) { nodes { factory { products(first: 1) { factory { products(first: 1) { factory { products(first: 1) { factory { products(first: 1) { id } } } } } } } } } } }";
     let res = app.gql(eleven, json!({}), None).await;
     assert_eq!(res.body["data"], Value::Null);
     assert!(
@@ -114,12 +115,16 @@ async fn deep_queries_are_refused_before_they_run() {
 #[tokio::test]
 async fn queries_over_the_complexity_budget_are_refused() {
     let app = TestApp::new().await;
-    let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
+    let fields: Vec<String> = (0..120).map(|n| format!("f{n}: name")).collect();
     let query = format!("{{ products(first: 100) {{ nodes {{ {} }} }} }}", fields.join(" "));
     let res = app.gql(&query, json!({}), None).await;
     assert_eq!(res.body["data"], Value::Null);
+    assert_eq!(res.gql_code(), Some("BAD_REQUEST"), "{}", res.text);
     assert!(
-        res.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"),
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the document costs 12101, over the budget of 10000: "),
         "{}",
         res.text
     );
@@ -201,7 +206,7 @@ async fn products_page(app: &TestApp, query: &str, first: Value) -> Res {
 async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
     let app = TestApp::new().await;
     let unseen = TestApp::new().await;
-    let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
+    let fields: Vec<String> = (0..120).map(|n| format!("f{n}: name")).collect();
     let query = format!(
         "query KnownDocumentProbe($first: Int) {{ products(first: $first) {{ nodes {{ {} }} }} }}",
         fields.join(" ")
@@ -232,11 +237,11 @@ async fn known_documents_skip_only_the_rules_their_variables_cannot_change() {
         "{}",
         refused.text
     );
-    // The complexity limit still follows the variables: 100 nodes × 60 fields.
+    // The cost budget still follows the variables: 100 nodes × 120 fields.
     let over = products_page(&app, &query, json!(100)).await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST, "{}", over.text);
     assert_eq!(over.body, products_page(&unseen, &query, json!(100)).await.body);
-    assert!(over.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
+    assert!(over.body["errors"][0]["message"].as_str().unwrap().starts_with("the document costs 12101, "));
 }
 
 fn operations_counted(metrics: &str, operation: &str, rules: &str) -> Option<String> {
@@ -288,15 +293,16 @@ async fn known_documents_answer_as_fresh_ones_and_keep_their_limits() {
     assert_eq!(known.status, StatusCode::BAD_REQUEST, "{}", known.text);
     assert_eq!((known.status, &known.body), (fresh.status, &fresh.body));
 
-    // 100 nodes × 60 fields, written into the document: over the budget
+    // 100 nodes × 120 fields, written into the document: over the budget
     // every time.
-    let fields: Vec<String> = (0..60).map(|n| format!("f{n}: name")).collect();
+    let fields: Vec<String> = (0..120).map(|n| format!("f{n}: name")).collect();
     let over = format!("query KnownOver {{ products(first: 100) {{ nodes {{ {} }} }} }}", fields.join(" "));
     for _ in 0..3 {
         let res =
             post_with_accept(&app, json!({ "query": over }), Some("application/graphql-response+json")).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
-        assert!(res.body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("complex"));
+        let message = res.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("the document costs 12101, over the budget of 10000: "), "{message}");
     }
     let metrics = app.get("/metrics", None).await.text;
     assert_eq!(operations_counted(&metrics, "KnownOver", "checked").as_deref(), Some("3"), "{metrics}");

@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod common;
 mod faults;
+mod graphql_cost;
 mod graphql_http;
 mod http_errors;
 mod http_server;

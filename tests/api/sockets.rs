@@ -290,9 +290,12 @@ async fn a_refused_init_token_closes_4403() {
 /// sockets still work.
 #[tokio::test]
 async fn an_unreachable_blocklist_closes_authenticated_sockets_1013() {
-    let app = TestApp::with_config(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
+    // The token comes from a healthy instance over the same database: the
+    // dead-Redis one cannot log in (its login throttle lives in Redis too).
+    let healthy = TestApp::new().await;
+    let token = healthy.user_token("unchecked@sockets.example.com").await;
+    let app = healthy.sibling(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
     let url = serve(&app).await;
-    let token = app.user_token("unchecked@sockets.example.com").await;
     let mut socket = open(&url, MODERN).await.unwrap();
     init(&mut socket, Some(&token)).await;
     assert_eq!(until_closed(&mut socket, Duration::from_secs(10)).await, (vec![], Some(1013)));

@@ -160,7 +160,9 @@ impl AppError {
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error")
             }
-            Self::ServiceUnavailable { .. } => tracing::warn!("dependency unavailable"),
+            Self::ServiceUnavailable { .. } => {
+                tracing::warn!("answered 503: a dependency is down or the server is shedding load")
+            }
             _ => {}
         }
     }

@@ -18,7 +18,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub tokens: Arc<TokenService>,
     pub blocklist: Arc<dyn Blocklist>,
-    /// Login and sign-up limits (API.md §5).
+    /// Login and sign-up limits (docs/API.md §5).
     pub throttle: Arc<Throttle>,
     pub events: Arc<EventBus>,
     pub config: Arc<Config>,

@@ -1,4 +1,4 @@
-//! The cost model (API.md §4): a document's cost bounds the size of its
+//! The cost model (docs/API.md §4): a document's cost bounds the size of its
 //! answer, and a document over the budget is refused before anything runs.
 //!
 //! Every field costs one plus what it selects, except a list, which costs

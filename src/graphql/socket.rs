@@ -1,4 +1,4 @@
-//! The GraphQL websocket at `/graphql/ws` (API.md §4 "Sockets"), driven
+//! The GraphQL websocket at `/graphql/ws` (docs/API.md §4 "Sockets"), driven
 //! here rather than by async-graphql-axum so that the session can be held
 //! to the same rules as an HTTP request and closed with codes of our own.
 //!

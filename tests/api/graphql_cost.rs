@@ -1,4 +1,4 @@
-//! The GraphQL cost model (API.md §4): every list is bounded and costs its
+//! The GraphQL cost model (docs/API.md §4): every list is bounded and costs its
 //! bound times its elements, aliases add up, a document over the budget is
 //! refused before anything runs with its cost and the budget, a document
 //! holds at most two password hashes, and every documented query still runs.

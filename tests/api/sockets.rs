@@ -1,4 +1,4 @@
-//! The GraphQL websocket as a session (API.md §4 "Sockets"): its token is
+//! The GraphQL websocket as a session (docs/API.md §4 "Sockets"): its token is
 //! checked before every operation and while it is open, and its limits
 //! (init timeout, message size, sockets, operations) close it with a code.
 //! Servers run on port 0 and are driven by a real websocket client.

@@ -1,4 +1,4 @@
-//! Throttling that holds (API.md §5): an attempt is counted before its
+//! Throttling that holds (docs/API.md §5): an attempt is counted before its
 //! password is checked, so concurrent guesses cannot get past the limit;
 //! with Redis every instance shares the counters; the client address is
 //! the socket peer unless `TRUSTED_CLIENT_IP_HEADER` names the proxy's

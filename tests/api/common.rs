@@ -62,9 +62,24 @@ impl Drop for DatabaseGuard {
 
 static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
 
-#[allow(dead_code)]
-pub fn on_postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+/// `TEST_REDIS_URL`, for a test that needs Redis. Such a test is marked
+/// `#[ignore]`, so that a run without Redis reports it as ignored instead
+/// of passing it; run with `--include-ignored`, it fails here when the
+/// variable is missing.
+pub fn require_redis() -> String {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .expect("this test needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)")
+}
+
+/// `TEST_DATABASE_URL`, for a test that needs PostgreSQL (see
+/// [`require_redis`]).
+pub fn require_postgres() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+        .expect("this test needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)")
 }
 
 impl TestApp {

@@ -8,17 +8,9 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use storegate::db;
 
-use crate::common::on_postgres;
+use crate::common::require_postgres;
 
 static TABLE_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn postgres_url() -> Option<String> {
-    if !on_postgres() {
-        eprintln!("TEST_DATABASE_URL is not set; the pool tests run in .ci/run");
-        return None;
-    }
-    std::env::var("TEST_DATABASE_URL").ok()
-}
 
 /// A pool of one connection, so that every statement reuses it.
 async fn single_connection_pool(url: &str) -> DatabaseConnection {
@@ -59,9 +51,10 @@ impl ScratchTable {
     }
 }
 
+#[ignore = "needs TEST_DATABASE_URL; .ci/run runs it with --include-ignored"]
 #[tokio::test]
 async fn a_dropped_transaction_releases_its_row_lock_at_once() {
-    let Some(url) = postgres_url() else { return };
+    let url = require_postgres();
     let table = ScratchTable::new(&url).await;
     let pool = single_connection_pool(&url).await;
 
@@ -84,9 +77,10 @@ async fn a_dropped_transaction_releases_its_row_lock_at_once() {
     table.drop_table().await;
 }
 
+#[ignore = "needs TEST_DATABASE_URL; .ci/run runs it with --include-ignored"]
 #[tokio::test]
 async fn a_killed_backend_costs_at_most_one_failed_statement() {
-    let Some(url) = postgres_url() else { return };
+    let url = require_postgres();
     let pool = single_connection_pool(&url).await;
     let backend = scalar(&pool, "SELECT pg_backend_pid()::bigint").await;
     let admin = single_connection_pool(&url).await;

@@ -14,7 +14,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, Res, TestApp};
+use crate::common::{PASSWORD, Res, TestApp, require_redis};
 
 const WRONG: &str = "wrong-password";
 const LOGIN_MUTATION: &str =
@@ -108,12 +108,10 @@ async fn concurrent_wrong_logins_check_at_most_the_limit_in_memory() {
     concurrent_guesses_check_at_most_the_limit(&app).await;
 }
 
+#[ignore = "needs TEST_REDIS_URL; .ci/run runs it with --include-ignored"]
 #[tokio::test]
 async fn concurrent_wrong_logins_check_at_most_the_limit_on_redis() {
-    let Some(url) = redis_url() else {
-        eprintln!("TEST_REDIS_URL is not set; the Redis throttle is covered by .ci/run");
-        return;
-    };
+    let url = require_redis();
     let app = TestApp::with_config(|c| c.redis_url = Some(url)).await;
     assert_eq!(app.state.throttle.backend(), "redis");
     concurrent_guesses_check_at_most_the_limit(&app).await;
@@ -146,12 +144,10 @@ async fn a_correct_password_succeeds_under_the_limit_and_releases_its_reservatio
 
 /// Two instances on one Redis: failures on either count for both, per
 /// email and per address.
+#[ignore = "needs TEST_REDIS_URL; .ci/run runs it with --include-ignored"]
 #[tokio::test]
 async fn instances_on_one_redis_share_the_email_and_address_counters() {
-    let Some(url) = redis_url() else {
-        eprintln!("TEST_REDIS_URL is not set; shared counters are covered by .ci/run");
-        return;
-    };
+    let url = require_redis();
     let first = TestApp::with_config(|c| c.redis_url = Some(url.clone())).await;
     let second = first.sibling(|c| c.redis_url = Some(url.clone())).await;
 
@@ -306,12 +302,10 @@ async fn a_signup_limit_of_zero_is_off() {
 }
 
 /// Sign-ups on Redis share one counter across instances.
+#[ignore = "needs TEST_REDIS_URL; .ci/run runs it with --include-ignored"]
 #[tokio::test]
 async fn instances_on_one_redis_share_the_signup_counter() {
-    let Some(url) = redis_url() else {
-        eprintln!("TEST_REDIS_URL is not set; shared sign-up counters are covered by .ci/run");
-        return;
-    };
+    let url = require_redis();
     let first = TestApp::with_config(|c| {
         c.redis_url = Some(url.clone());
         c.signup_max_per_address = 2;

@@ -93,7 +93,8 @@ try {
   await browser.close();
 }
 
-if (blocked.length > 0) console.log(`blocked ${blocked.length} off-server request(s): ${[...new Set(blocked)].slice(0, 5).join(', ')}`);
+// The pages must work air-gapped: any request off the server is a failure.
+if (blocked.length > 0) failures.push(`blocked ${blocked.length} off-server request(s): ${[...new Set(blocked)].slice(0, 5).join(', ')}`);
 if (failures.length > 0) {
   console.error(`browser test FAILED:\n- ${failures.join('\n- ')}`);
   process.exit(1);

@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod json;
 pub mod observability;
 pub mod openapi;
+pub mod redis_link;
 pub mod rest;
 pub mod server;
 pub mod state;

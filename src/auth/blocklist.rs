@@ -10,14 +10,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sea_orm::DatabaseConnection;
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::domain::revocations::{self, SessionCheck};
 use crate::domain::users;
 use crate::error::AppError;
+use crate::redis_link::LazyRedis;
 
 #[async_trait]
 pub trait Blocklist: Send + Sync {
@@ -101,16 +100,8 @@ impl Blocklist for DatabaseBlocklist {
     }
 }
 
-/// How long a Redis command may take before the request fails with 503.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(1000);
-/// What a client is told to wait when Redis is unreachable.
-const RETRY_AFTER_SECS: u64 = 5;
-
 pub struct RedisBlocklist {
-    client: redis::Client,
-    /// Connected on first use (and retried on the next request if that
-    /// fails), so the server starts even while Redis is briefly away.
-    manager: OnceCell<ConnectionManager>,
+    redis: LazyRedis,
     prefix: String,
 }
 
@@ -119,35 +110,14 @@ impl RedisBlocklist {
     /// An unparseable URL. Reachability is checked on use, not here.
     pub fn new(url: &str) -> Result<Self, redis::RedisError> {
         Ok(Self {
-            client: redis::Client::open(url)?,
-            manager: OnceCell::new(),
+            redis: LazyRedis::new(url, "authenticated requests")?,
             prefix: "storegate:revoked:".into(),
         })
-    }
-
-    async fn connection(&self) -> Result<ConnectionManager, AppError> {
-        let manager = self
-            .manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                self.client.get_connection_manager_with_config(config).await
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(manager.clone())
     }
 
     fn key(&self, jti: Uuid) -> String {
         format!("{}{jti}", self.prefix)
     }
-}
-
-fn unavailable(error: redis::RedisError) -> AppError {
-    tracing::warn!(error = %error, "redis unavailable; refusing authenticated requests");
-    AppError::ServiceUnavailable { retry_after_secs: RETRY_AFTER_SECS }
 }
 
 #[async_trait]
@@ -157,13 +127,16 @@ impl Blocklist for RedisBlocklist {
         if remaining <= 0 {
             return Ok(()); // Already expired: nothing left to refuse.
         }
-        let mut connection = self.connection().await?;
-        connection.set_ex::<_, _, ()>(self.key(jti), 1u8, remaining as u64).await.map_err(unavailable)
+        let mut connection = self.redis.connection().await?;
+        connection
+            .set_ex::<_, _, ()>(self.key(jti), 1u8, remaining as u64)
+            .await
+            .map_err(|e| self.redis.unavailable(e))
     }
 
     async fn is_revoked(&self, jti: Uuid) -> Result<bool, AppError> {
-        let mut connection = self.connection().await?;
-        connection.exists(self.key(jti)).await.map_err(unavailable)
+        let mut connection = self.redis.connection().await?;
+        connection.exists(self.key(jti)).await.map_err(|e| self.redis.unavailable(e))
     }
 
     fn backend(&self) -> &'static str {
@@ -171,7 +144,11 @@ impl Blocklist for RedisBlocklist {
     }
 
     async fn ping(&self) -> Result<(), AppError> {
-        let mut connection = self.connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut connection).await.map(|_| ()).map_err(unavailable)
+        let mut connection = self.redis.connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.redis.unavailable(e))
     }
 }

@@ -27,12 +27,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use lru::LruCache;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 use validator::ValidateEmail;
 
 use crate::error::AppError;
+use crate::redis_link::LazyRedis;
 
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
@@ -197,11 +196,6 @@ impl CounterStore for MemoryCounterStore {
     }
 }
 
-/// How long a Redis command may take before the request fails with 503.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(1000);
-/// What a client is told to wait when Redis is unreachable.
-const RETRY_AFTER_SECS: u64 = 5;
-
 /// KEYS: the counters; ARGV: each counter's max and window (ms), in turn.
 /// Answers 0 after counting, or the milliseconds to wait.
 const RESERVE_SCRIPT: &str = r"
@@ -241,32 +235,14 @@ return 0
 /// Counters in Redis, shared by every instance that uses it. If Redis is
 /// unreachable, attempts fail closed with 503, as the token blocklist does.
 pub struct RedisCounterStore {
-    client: redis::Client,
-    /// Connected on first use (and retried on the next attempt if that
-    /// fails), so the server starts even while Redis is briefly away.
-    manager: OnceCell<ConnectionManager>,
+    redis: LazyRedis,
 }
 
 impl RedisCounterStore {
     /// # Errors
     /// An unparseable URL. Reachability is checked on use, not here.
     pub fn new(url: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self { client: redis::Client::open(url)?, manager: OnceCell::new() })
-    }
-
-    async fn connection(&self) -> Result<ConnectionManager, AppError> {
-        let manager = self
-            .manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                self.client.get_connection_manager_with_config(config).await
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(manager.clone())
+        Ok(Self { redis: LazyRedis::new(url, "throttled attempts")? })
     }
 
     /// `EVAL` rather than `EVALSHA`: Redis caches the compiled script by
@@ -281,11 +257,6 @@ impl RedisCounterStore {
     }
 }
 
-fn unavailable(error: redis::RedisError) -> AppError {
-    tracing::warn!(error = %error, "redis unavailable; refusing throttled attempts");
-    AppError::ServiceUnavailable { retry_after_secs: RETRY_AFTER_SECS }
-}
-
 #[async_trait]
 impl CounterStore for RedisCounterStore {
     async fn reserve(&self, limits: &[Limit]) -> Result<Option<Duration>, AppError> {
@@ -297,8 +268,9 @@ impl CounterStore for RedisCounterStore {
             let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX).max(1);
             command.arg(limit.max).arg(window_ms);
         }
-        let mut connection = self.connection().await?;
-        let wait_ms: u64 = command.query_async(&mut connection).await.map_err(unavailable)?;
+        let mut connection = self.redis.connection().await?;
+        let wait_ms: u64 =
+            command.query_async(&mut connection).await.map_err(|e| self.redis.unavailable(e))?;
         Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
     }
 
@@ -307,8 +279,8 @@ impl CounterStore for RedisCounterStore {
             return Ok(());
         }
         let command = Self::eval(RELEASE_SCRIPT, keys.iter().cloned());
-        let mut connection = self.connection().await?;
-        command.query_async::<()>(&mut connection).await.map_err(unavailable)
+        let mut connection = self.redis.connection().await?;
+        command.query_async::<()>(&mut connection).await.map_err(|e| self.redis.unavailable(e))
     }
 
     fn backend(&self) -> &'static str {

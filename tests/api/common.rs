@@ -255,6 +255,18 @@ impl TestApp {
     }
 }
 
+/// `POST /graphql` with `body`, asking for the `accept` media type.
+pub async fn post_graphql(app: &TestApp, body: Value, accept: Option<&str>) -> Res {
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri("/graphql")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(accept) = accept {
+        builder = builder.header(header::ACCEPT, accept);
+    }
+    app.send(builder.body(Body::from(body.to_string())).unwrap()).await
+}
+
 pub fn sign_with(claims: &impl serde::Serialize, secret: &[u8]) -> String {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
         .expect("sign")

@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::common::post_graphql as post;
 use crate::common::{PASSWORD, Res, TestApp};
 
 const BUDGET: usize = 10_000;
@@ -19,17 +20,6 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// The document of issue #28: a million products on the demo data.
 const DEEP: &str = r#"{ product(id:"1") { factory { products { factory { products { factory { products { id } } } } } } } }"#;
-
-async fn post(app: &TestApp, body: Value, accept: Option<&str>) -> Res {
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri("/graphql")
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(accept) = accept {
-        builder = builder.header(header::ACCEPT, accept);
-    }
-    app.send(builder.body(Body::from(body.to_string())).unwrap()).await
-}
 
 async fn query(app: &TestApp, query: &str, accept: Option<&str>) -> Res {
     post(app, json!({ "query": query }), accept).await

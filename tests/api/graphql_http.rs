@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
+use crate::common::post_graphql as post_with_accept;
 use crate::common::{Res, TestApp};
 
 /// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`),
@@ -30,17 +31,6 @@ fragment TypeRef on __Type {
   kind name
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }";
-
-async fn post_with_accept(app: &TestApp, body: Value, accept: Option<&str>) -> Res {
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri("/graphql")
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(accept) = accept {
-        builder = builder.header(header::ACCEPT, accept);
-    }
-    app.send(builder.body(Body::from(body.to_string())).unwrap()).await
-}
 
 #[tokio::test]
 async fn responses_follow_the_accept_header_and_status_rules() {

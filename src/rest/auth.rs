@@ -10,12 +10,13 @@ use utoipa::openapi::{RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Caller, ClientAddr, JsonBody};
+use super::extract::{Caller, JsonBody};
 use super::responses::created;
 use crate::auth::viewer::bearer_token;
 use crate::domain::time;
 use crate::domain::users::{self, Credentials, User};
 use crate::error::AppError;
+use crate::http::ClientAddr;
 use crate::openapi::{
     BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
     UnprocessableEntity, UnsupportedMediaType,

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod extract;
 pub mod factories;
 pub mod items;
-pub mod problems;
 pub mod products;
 pub mod responses;
 pub mod stores;

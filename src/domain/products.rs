@@ -11,7 +11,6 @@ use sea_orm::{
     FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, RelationTrait, Select, SqlErr,
 };
-use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Viewer;
@@ -24,23 +23,14 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A product write (POST/PUT: every required field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({
-    "sku": "TEA-001", "name": "Green tea", "description": "Loose leaf, 100 g", "price": 4.5, "factory_id": 1
-}))]
+#[derive(Debug, Clone, Default)]
 pub struct ProductInput {
     /// Unique.
-    #[schema(schema_with = crate::openapi::sku, required = true)]
     pub sku: Patch<String>,
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
-    #[schema(schema_with = crate::openapi::description)]
     pub description: Patch<String>,
-    #[schema(schema_with = crate::openapi::price, required = true)]
     pub price: Patch<f64>,
     /// An existing factory (an unknown id is a 422 on this field).
-    #[schema(schema_with = crate::openapi::id, required = true)]
     pub factory_id: Patch<i32>,
 }
 

@@ -8,7 +8,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
     FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel, SqlErr,
 };
-use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Viewer;
@@ -20,12 +19,9 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A store write (POST/PUT: every field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({"name": "Corner Shop"}))]
+#[derive(Debug, Clone, Default)]
 pub struct StoreInput {
     /// Unique case-insensitively.
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
 }
 

@@ -6,7 +6,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect,
 };
-use serde::Deserialize;
 use std::sync::LazyLock;
 use validator::Validate;
 
@@ -22,14 +21,11 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// An email and a password: sign-up and login take the same body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"email": "ada@example.com", "password": "correct horse"}))]
+#[derive(Debug, Clone)]
 pub struct Credentials {
     /// Trimmed and lower-cased; sign-up requires an email address.
-    #[schema(format = Email)]
     pub email: String,
     /// Sign-up requires at least 8 characters.
-    #[schema(min_length = 8)]
     pub password: String,
 }
 

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod extract;
 pub mod factories;
+pub mod inputs;
 pub mod items;
 pub mod products;
 pub mod responses;

@@ -9,11 +9,12 @@ use entity::{factory, product};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, RelationTrait, Select, SqlErr,
+    QueryTrait, RelationTrait, Select,
 };
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
@@ -304,8 +305,8 @@ async fn factory_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppErr
 }
 
 fn sku_conflict(error: sea_orm::DbErr, sku: &str) -> AppError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
+    match constraints::violated(&error) {
+        Some(Unique::ProductSku) => {
             AppError::Conflict(format!("a product with SKU \"{sku}\" already exists"))
         }
         _ => error.into(),

@@ -6,11 +6,12 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
-    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel, SqlErr,
+    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel,
 };
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_user};
@@ -208,10 +209,8 @@ fn name_key(name: &str) -> String {
 }
 
 fn name_conflict(error: sea_orm::DbErr, name: &str) -> AppError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::Conflict(format!("a store named \"{name}\" already exists"))
-        }
+    match constraints::violated(&error) {
+        Some(Unique::StoreName) => AppError::Conflict(format!("a store named \"{name}\" already exists")),
         _ => error.into(),
     }
 }

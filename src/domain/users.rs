@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use crate::auth::tokens::{IssuedToken, TokenKind};
 use crate::auth::{Role, Viewer, password};
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
 use crate::domain::statements::CachedStatement;
@@ -99,9 +100,9 @@ pub async fn signup(state: &AppState, client: Option<IpAddr>, input: Credentials
     }
     .insert(db)
     .await
-    .map_err(|e| match e.sql_err() {
+    .map_err(|e| match constraints::violated(&e) {
         // Two sign-ups raced past the check above.
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        Some(Unique::UserEmail) => email_taken(),
         _ => e.into(),
     })?;
     Ok(created.into())

@@ -4,6 +4,8 @@
 //! - `entity` (crate): SeaORM entities, the single source of truth.
 //! - [`domain`]: every query and permission rule, per resource.
 //! - [`rest`] and [`graphql`]: thin faces that parse, call the domain, shape.
+//! - [`http`]: plumbing both faces share (client address, problem+json
+//!   for errors no handler produced).
 //! - [`auth`]: passwords, tokens, and the `Viewer` both faces share.
 //! - [`error`]: the one error type, rendered for each face.
 
@@ -14,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod http;
 pub mod json;
 pub mod observability;
 pub mod openapi;
@@ -34,11 +37,11 @@ pub fn app(state: AppState) -> Router {
     let routes = rest::router(state.clone())
         .merge(graphql::router(state.clone()))
         .merge(observability::router(state))
-        .fallback(rest::problems::not_found);
+        .fallback(http::problems::not_found);
     let app = observability::layers(routes, &config);
     // Outermost, so every layer and handler sees the same client address.
     match &config.trusted_client_ip_header {
-        Some(header) => app.layer(rest::extract::ClientAddrLayer::new(header.clone())),
+        Some(header) => app.layer(http::ClientAddrLayer::new(header.clone())),
         None => app,
     }
 }

@@ -258,7 +258,7 @@ where
                 Some(response) => {
                     let Ok(response) = response.await;
                     drop(permit);
-                    crate::rest::problems::bare_error_as_problem(response.map(Body::new))
+                    crate::http::problems::bare_error_as_problem(response.map(Body::new))
                 }
                 None => AppError::ServiceUnavailable { retry_after_secs: 1 }.into_response(),
             };

@@ -82,7 +82,7 @@ there is a next page.
         (name = "todos", description = "The caller's own todos"),
     ),
     components(
-        schemas(crate::error::Problem, crate::error::FieldError, crate::domain::todos::StatusName),
+        schemas(crate::error::Problem, crate::error::FieldError, crate::rest::inputs::StatusName),
         responses(
             BadRequest,
             Unauthorized,
@@ -326,7 +326,7 @@ pub fn capacity_per_month() -> Object {
 
 /// A todo's status, by reference (`TodoStatus`).
 pub fn todo_status() -> Ref {
-    let mut status = Ref::from_schema_name(crate::domain::todos::StatusName::name());
+    let mut status = Ref::from_schema_name(crate::rest::inputs::StatusName::name());
     status.description = "`open` by default; completing sets `completed_at`, reopening clears it.".into();
     status
 }

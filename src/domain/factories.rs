@@ -10,7 +10,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
     QueryFilter, SelectModel, SqlErr,
 };
-use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use crate::auth::Viewer;
@@ -22,31 +21,16 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A factory write (POST/PUT: every required field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({
-    "name": "Hsinchu Works", "address": "1 Science Park Road", "city": "Hsinchu", "country": "Taiwan",
-    "phone": "+886-3-555-0100", "email": "plant@example.com", "established_year": 1987,
-    "capacity_per_month": 12000, "certifications": ["ISO 9001"]
-}))]
+#[derive(Debug, Clone, Default)]
 pub struct FactoryInput {
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
-    #[schema(schema_with = crate::openapi::address, required = true)]
     pub address: Patch<String>,
-    #[schema(schema_with = crate::openapi::place, required = true)]
     pub city: Patch<String>,
-    #[schema(schema_with = crate::openapi::place, required = true)]
     pub country: Patch<String>,
-    #[schema(schema_with = crate::openapi::phone)]
     pub phone: Patch<String>,
-    #[schema(schema_with = crate::openapi::email)]
     pub email: Patch<String>,
-    #[schema(schema_with = crate::openapi::established_year)]
     pub established_year: Patch<i32>,
-    #[schema(schema_with = crate::openapi::capacity_per_month)]
     pub capacity_per_month: Patch<i32>,
-    #[schema(schema_with = crate::openapi::certifications)]
     pub certifications: Patch<Vec<String>>,
 }
 

@@ -9,7 +9,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, SelectModel,
 };
-use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Viewer;
@@ -24,16 +23,11 @@ use crate::events::{Change, ChangeKind};
 use crate::state::AppState;
 
 /// An item write (POST/PUT: every field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({"name": "Tea", "price": 12.99, "store_id": 1}))]
+#[derive(Debug, Clone, Default)]
 pub struct ItemInput {
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
-    #[schema(schema_with = crate::openapi::price, required = true)]
     pub price: Patch<f64>,
     /// An existing store (an unknown id is a 422 on this field).
-    #[schema(schema_with = crate::openapi::id, required = true)]
     pub store_id: Patch<i32>,
 }
 

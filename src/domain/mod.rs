@@ -2,6 +2,7 @@
 //! resource. REST handlers and GraphQL resolvers only call into here, so the
 //! two faces cannot disagree (docs/API.md §6).
 
+pub mod constraints;
 pub mod demo;
 pub mod factories;
 pub mod health;

@@ -9,12 +9,12 @@ use entity::{factory, product};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, RelationTrait, Select, SqlErr,
+    QueryTrait, RelationTrait, Select,
 };
-use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
@@ -24,23 +24,14 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A product write (POST/PUT: every required field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({
-    "sku": "TEA-001", "name": "Green tea", "description": "Loose leaf, 100 g", "price": 4.5, "factory_id": 1
-}))]
+#[derive(Debug, Clone, Default)]
 pub struct ProductInput {
     /// Unique.
-    #[schema(schema_with = crate::openapi::sku, required = true)]
     pub sku: Patch<String>,
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
-    #[schema(schema_with = crate::openapi::description)]
     pub description: Patch<String>,
-    #[schema(schema_with = crate::openapi::price, required = true)]
     pub price: Patch<f64>,
     /// An existing factory (an unknown id is a 422 on this field).
-    #[schema(schema_with = crate::openapi::id, required = true)]
     pub factory_id: Patch<i32>,
 }
 
@@ -314,8 +305,8 @@ async fn factory_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppErr
 }
 
 fn sku_conflict(error: sea_orm::DbErr, sku: &str) -> AppError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
+    match constraints::violated(&error) {
+        Some(Unique::ProductSku) => {
             AppError::Conflict(format!("a product with SKU \"{sku}\" already exists"))
         }
         _ => error.into(),

@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
-    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel, SqlErr,
+    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel,
 };
-use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_user};
@@ -20,12 +20,9 @@ use crate::domain::time;
 use crate::error::AppError;
 
 /// A store write (POST/PUT: every field; PATCH: the fields present).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({"name": "Corner Shop"}))]
+#[derive(Debug, Clone, Default)]
 pub struct StoreInput {
     /// Unique case-insensitively.
-    #[schema(schema_with = crate::openapi::name, required = true)]
     pub name: Patch<String>,
 }
 
@@ -212,10 +209,8 @@ fn name_key(name: &str) -> String {
 }
 
 fn name_conflict(error: sea_orm::DbErr, name: &str) -> AppError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::Conflict(format!("a store named \"{name}\" already exists"))
-        }
+    match constraints::violated(&error) {
+        Some(Unique::StoreName) => AppError::Conflict(format!("a store named \"{name}\" already exists")),
         _ => error.into(),
     }
 }

@@ -6,7 +6,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     SelectModel,
 };
-use serde::Deserialize;
 use std::sync::LazyLock;
 use validator::Validate;
 
@@ -24,20 +23,14 @@ pub use entity::todo::Status as TodoStatus;
 
 /// A todo write: POST takes `title` (and may set `status`); PATCH takes
 /// either or both.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-#[schema(example = json!({"title": "Restock the tea shelf"}))]
+#[derive(Debug, Clone, Default)]
 pub struct TodoInput {
-    #[schema(schema_with = crate::openapi::title, required = true)]
     pub title: Patch<String>,
-    #[schema(schema_with = crate::openapi::todo_status)]
     pub status: Patch<StatusName>,
 }
 
-/// The wire names of a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(as = TodoStatus)]
+/// A status as a write sets it; each face maps its own names onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusName {
     Open,
     Completed,

@@ -6,7 +6,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect,
 };
-use serde::Deserialize;
 use std::sync::LazyLock;
 use validator::Validate;
 
@@ -14,6 +13,7 @@ use std::net::IpAddr;
 
 use crate::auth::tokens::{IssuedToken, TokenKind};
 use crate::auth::{Role, Viewer, password};
+use crate::domain::constraints::{self, Unique};
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
 use crate::domain::statements::CachedStatement;
@@ -22,14 +22,11 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// An email and a password: sign-up and login take the same body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"email": "ada@example.com", "password": "correct horse"}))]
+#[derive(Debug, Clone)]
 pub struct Credentials {
     /// Trimmed and lower-cased; sign-up requires an email address.
-    #[schema(format = Email)]
     pub email: String,
     /// Sign-up requires at least 8 characters.
-    #[schema(min_length = 8)]
     pub password: String,
 }
 
@@ -103,9 +100,9 @@ pub async fn signup(state: &AppState, client: Option<IpAddr>, input: Credentials
     }
     .insert(db)
     .await
-    .map_err(|e| match e.sql_err() {
+    .map_err(|e| match constraints::violated(&e) {
         // Two sign-ups raced past the check above.
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        Some(Unique::UserEmail) => email_taken(),
         _ => e.into(),
     })?;
     Ok(created.into())

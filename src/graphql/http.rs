@@ -17,8 +17,8 @@ use super::documents::{DocumentCache, KnownDocument, PersistedQueryError};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
+use crate::http::ClientAddr;
 use crate::json::Json;
-use crate::rest::extract::ClientAddr;
 use crate::state::AppState;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";

@@ -48,7 +48,7 @@ use crate::auth::tokens::LEEWAY_SECS;
 use crate::auth::viewer::{bearer_token, verified_viewer};
 use crate::auth::{TokenKind, Viewer};
 use crate::error::AppError;
-use crate::rest::extract::ClientAddr;
+use crate::http::ClientAddr;
 use crate::state::AppState;
 
 /// The session's token is no longer valid (expired, revoked, user deleted),

@@ -6,7 +6,7 @@ use super::context::{state, viewer};
 use super::cost::PASSWORD_HASH_COST;
 use super::scalars::DateTime;
 use crate::domain::users::{self, Credentials};
-use crate::rest::extract::ClientAddr;
+use crate::http::ClientAddr;
 
 #[derive(SimpleObject)]
 #[graphql(name = "User")]

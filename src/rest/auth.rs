@@ -10,12 +10,14 @@ use utoipa::openapi::{RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Caller, ClientAddr, JsonBody};
+use super::extract::{Caller, JsonBody};
+use super::inputs::Credentials;
 use super::responses::created;
 use crate::auth::viewer::bearer_token;
 use crate::domain::time;
-use crate::domain::users::{self, Credentials, User};
+use crate::domain::users::{self, User};
 use crate::error::AppError;
+use crate::http::ClientAddr;
 use crate::openapi::{
     BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
     UnprocessableEntity, UnsupportedMediaType,
@@ -137,7 +139,7 @@ async fn signup(
     ClientAddr(client): ClientAddr,
     JsonBody(input): JsonBody<Credentials>,
 ) -> Result<Response, AppError> {
-    let user = users::signup(&state, client, input).await?;
+    let user = users::signup(&state, client, input.into()).await?;
     // The account is read back through /api/auth/me with its token.
     Ok(created("/api/auth/me".into(), UserBody::from(user)))
 }
@@ -170,7 +172,7 @@ async fn login(
     ClientAddr(client): ClientAddr,
     JsonBody(input): JsonBody<Credentials>,
 ) -> Result<Response, AppError> {
-    let session = users::login(&state, client, input).await?;
+    let session = users::login(&state, client, input.into()).await?;
     Ok(Json(TokenBody {
         access_token: session.access.token,
         refresh_token: session.refresh.token,

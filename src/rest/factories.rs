@@ -11,8 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
+use super::inputs::FactoryInput;
 use super::responses::{Collection, PageParams, collection, created};
-use crate::domain::factories::{self, FactoryInput};
+use crate::domain::factories;
 use crate::domain::input::WriteMode;
 use crate::domain::time;
 use crate::error::AppError;
@@ -157,7 +158,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<Response, AppError> {
-    let factory = factories::create(&state.db, caller.viewer(), input).await?;
+    let factory = factories::create(&state.db, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/factories/{}", factory.id), FactoryBody::from(factory)))
 }
 
@@ -190,7 +191,7 @@ async fn replace(
     Id(id): Id,
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<Json<FactoryBody>, AppError> {
-    Ok(Json(factories::update(&state.db, caller.viewer(), id, input, WriteMode::Full).await?.into()))
+    Ok(Json(factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
 }
 
 /// Update a factory
@@ -222,7 +223,9 @@ async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<Json<FactoryBody>, AppError> {
-    Ok(Json(factories::update(&state.db, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
+    Ok(Json(
+        factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
+    ))
 }
 
 /// Delete a factory

@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
+use super::inputs::ItemInput;
 use super::responses::{Collection, PageParams, collection, created, id_filter};
 use crate::domain::input::WriteMode;
-use crate::domain::items::{self, ItemInput};
+use crate::domain::items;
 use crate::domain::{Money, time};
 use crate::error::AppError;
 use crate::openapi::{
@@ -151,7 +152,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Response, AppError> {
-    let item = items::create(&state, caller.viewer(), input).await?;
+    let item = items::create(&state, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/items/{}", item.id), ItemBody::from(item)))
 }
 
@@ -183,7 +184,7 @@ async fn replace(
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state, caller.viewer(), id, input, WriteMode::Full).await?.into()))
+    Ok(Json(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
 }
 
 /// Update an item
@@ -214,7 +215,7 @@ async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
 ) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
+    Ok(Json(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into()))
 }
 
 /// Delete an item

@@ -5,8 +5,8 @@
 pub mod auth;
 pub mod extract;
 pub mod factories;
+pub mod inputs;
 pub mod items;
-pub mod problems;
 pub mod products;
 pub mod responses;
 pub mod stores;

@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
+use super::inputs::ProductInput;
 use super::responses::{Collection, PageParams, collection, created, id_filter};
 use crate::domain::input::WriteMode;
-use crate::domain::products::{self, ProductInput, ProductRow, ProductSummaryRow};
+use crate::domain::products::{self, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
 use crate::error::AppError;
 use crate::openapi::{
@@ -174,7 +175,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<Response, AppError> {
-    let row = products::create(&state.db, caller.viewer(), input).await?;
+    let row = products::create(&state.db, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/products/{}", row.product.id), ProductBody::from(row)))
 }
 
@@ -208,7 +209,7 @@ async fn replace(
     Id(id): Id,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::update(&state.db, caller.viewer(), id, input, WriteMode::Full).await?.into()))
+    Ok(Json(products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
 }
 
 /// Update a product
@@ -240,7 +241,7 @@ async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::update(&state.db, caller.viewer(), id, input, WriteMode::Partial).await?.into()))
+    Ok(Json(products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into()))
 }
 
 /// Delete a product

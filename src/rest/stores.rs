@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
+use super::inputs::StoreInput;
 use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::input::WriteMode;
-use crate::domain::stores::{self, StoreInput};
+use crate::domain::stores;
 use crate::domain::{Money, time};
 use crate::error::AppError;
 use crate::openapi::{
@@ -165,7 +166,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<StoreInput>,
 ) -> Result<Response, AppError> {
-    let store = stores::create(&state.db, caller.viewer(), input).await?;
+    let store = stores::create(&state.db, caller.viewer(), input.into()).await?;
     // A new store has no items yet; the body equals a later GET.
     Ok(created(location(store.id), detail(store, Vec::new())))
 }
@@ -241,7 +242,7 @@ async fn write(
     input: StoreInput,
     mode: WriteMode,
 ) -> Result<Json<StoreDetail>, AppError> {
-    stores::update(&state.db, caller.viewer(), id, input, mode).await?;
+    stores::update(&state.db, caller.viewer(), id, input.into(), mode).await?;
     let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
     Ok(Json(detail(store, items)))
 }

@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
+use super::inputs::{StatusName, TodoInput};
 use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::time;
-use crate::domain::todos::{self, StatusName, TodoInput, parse_status, status_name};
+use crate::domain::todos::{self, parse_status, status_name};
 use crate::error::AppError;
 use crate::openapi::{
     BadRequest, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized, UnprocessableEntity,
@@ -154,7 +155,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<TodoInput>,
 ) -> Result<Response, AppError> {
-    let todo = todos::create(&state, caller.viewer(), input).await?;
+    let todo = todos::create(&state, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/todos/{}", todo.id), TodoBody::from(todo)))
 }
 
@@ -186,7 +187,7 @@ async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<TodoInput>,
 ) -> Result<Json<TodoBody>, AppError> {
-    Ok(Json(todos::update(&state, caller.viewer(), id, input).await?.into()))
+    Ok(Json(todos::update(&state, caller.viewer(), id, input.into()).await?.into()))
 }
 
 /// Delete one of your todos

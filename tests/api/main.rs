@@ -4,6 +4,7 @@
 mod auth;
 mod catalog;
 mod common;
+mod constraints;
 mod faults;
 mod graphql_cost;
 mod graphql_http;

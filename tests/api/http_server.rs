@@ -273,13 +273,21 @@ async fn requests_over_the_in_flight_cap_get_a_503_with_retry_after() {
     server.stop().await;
 }
 
+/// A request in its handler when shutdown begins (its body held back until
+/// after the signal) is answered; meanwhile new connections are refused.
 #[tokio::test]
-async fn shutdown_finishes_in_flight_requests_then_stops_listening() {
+async fn shutdown_refuses_new_connections_and_finishes_in_flight_requests() {
     let server = Server::start(|_| {}).await;
     let address = server.address;
     let (mut held, body) = held_login(address).await;
     let Server { stop, task, app: _app, .. } = server;
     stop.unwrap().send(()).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(address).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "still accepting {PATIENCE:?} after the signal");
+        tokio::task::yield_now().await;
+    }
+    assert!(!task.is_finished(), "the server stopped with a request in flight");
     held.write_all(body.as_bytes()).await.unwrap();
     let (head, _) = parse(&read_to_close(&mut held).await);
     assert!(head.starts_with("http/1.1 401"), "the in-flight request was answered: {head}");

@@ -59,6 +59,12 @@ impl EventBus {
         self.local.subscribe()
     }
 
+    /// Subscriptions live on this instance: a test waits for its own
+    /// before it writes what they must hear.
+    pub fn subscriber_count(&self) -> usize {
+        self.local.receiver_count()
+    }
+
     /// Delivers `change` to this instance's subscribers now, and to other
     /// instances' through Redis in the background (a lost event must not
     /// fail the write that caused it).

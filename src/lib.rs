@@ -36,9 +36,9 @@ pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
     let routes = rest::router(state.clone())
         .merge(graphql::router(state.clone()))
-        .merge(observability::router(state))
+        .merge(observability::router(state.clone()))
         .fallback(http::problems::not_found);
-    let app = observability::layers(routes, &config);
+    let app = observability::layers(routes, &state);
     // Outermost, so every layer and handler sees the same client address.
     match &config.trusted_client_ip_header {
         Some(header) => app.layer(http::ClientAddrLayer::new(header.clone())),

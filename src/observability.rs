@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Router};
 use futures_util::future::BoxFuture;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -67,33 +68,229 @@ async fn readyz(State(state): State<AppState>) -> Response {
     response
 }
 
-/// One recorder per process (the `metrics` facade is global).
-fn prometheus() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new()
-            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
-            .unwrap_or_else(|_| PrometheusBuilder::new());
-        let recorder = builder.build_recorder();
+/// Histogram buckets, in seconds.
+const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// How often histogram samples are folded into buckets between scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Distinct operation names tracked before the rest count as `other`:
+/// clients choose names, and unbounded label values would grow memory.
+const MAX_OPERATION_NAMES: usize = 500;
+/// Longer operation names count as `other` too.
+const MAX_OPERATION_NAME_LEN: usize = 64;
+
+/// One application's metrics: its own Prometheus recorder, rendered at
+/// `/metrics`, and the handles recorded through it. Nothing goes through
+/// the `metrics` crate's global recorder, so two apps in one process (as
+/// in the tests) count apart. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics(Arc<Recorders>);
+
+struct Recorders {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    requests: HandleCache<(&'static str, StatusCode), RequestMetrics>,
+    operations: HandleCache<(&'static str, &'static str), Counter>,
+    refused_connections: Counter,
+    pool_in_use: Gauge,
+    pool_idle: Gauge,
+}
+
+/// The `http_requests_total` and `http_request_duration_seconds` handles of
+/// one label set.
+struct RequestMetrics {
+    count: Counter,
+    duration: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
         let handle = recorder.handle();
-        // Fails only if another recorder was installed first; then ours
-        // still renders, just without the other's metrics.
-        let _ = metrics::set_global_recorder(recorder);
+        let key = |name: &'static str, labels: Vec<Label>| Key::from_parts(name, labels);
+        let refused_connections =
+            recorder.register_counter(&key("http_connections_refused_total", vec![]), &METADATA);
+        let pool = |state: &'static str| {
+            recorder.register_gauge(&key("db_pool_connections", vec![Label::new("state", state)]), &METADATA)
+        };
+        let (pool_in_use, pool_idle) = (pool("in_use"), pool("idle"));
+        let recorders = Arc::new(Recorders {
+            recorder,
+            handle,
+            requests: HandleCache::unbounded(),
+            operations: HandleCache::bounded(MAX_OPERATION_NAMES, MAX_OPERATION_NAME_LEN),
+            refused_connections,
+            pool_in_use,
+            pool_idle,
+        });
         // Histogram samples pile up until upkeep folds them into buckets;
         // without a scrape that is a slow leak (seen in the soak), so fold
-        // them regularly whether or not anyone scrapes.
-        let upkeep = handle.clone();
+        // them regularly whether or not anyone scrapes. The thread ends
+        // once the app is gone.
+        let weak = Arc::downgrade(&recorders);
         std::thread::Builder::new()
             .name("metrics-upkeep".into())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(Duration::from_secs(5));
-                    upkeep.run_upkeep();
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    let Some(recorders) = weak.upgrade() else { break };
+                    recorders.handle.run_upkeep();
                 }
             })
             .ok();
-        handle
-    })
+        Self(recorders)
+    }
+
+    /// The Prometheus text of every metric recorded so far.
+    pub fn render(&self) -> String {
+        self.0.handle.run_upkeep();
+        self.0.handle.render()
+    }
+
+    /// A connection over `MAX_CONNECTIONS`, refused.
+    pub fn record_refused_connection(&self) {
+        self.0.refused_connections.increment(1);
+    }
+
+    fn record_pool(&self, size: u32, idle: usize) {
+        let size = f64::from(size);
+        let idle = idle as f64;
+        self.0.pool_in_use.set(size - idle);
+        self.0.pool_idle.set(idle);
+    }
+
+    /// Counts a GraphQL operation by name, type, and how it was validated:
+    /// every rule (`checked`), or only depth, cost and the
+    /// variable-dependent ones because its document had passed the rest
+    /// before (`skipped`, `graphql::documents`). Names past
+    /// `MAX_OPERATION_NAMES`, and overlong ones, share `other`.
+    pub fn record_graphql_operation(&self, name: Option<&str>, kind: &'static str, rules: &'static str) {
+        let recorder = &self.0.recorder;
+        self.0.operations.with(
+            name.unwrap_or("anonymous"),
+            (kind, rules),
+            |name| {
+                let labels = vec![
+                    Label::new("operation", name.to_string()),
+                    Label::new("type", kind),
+                    Label::new("rules", rules),
+                ];
+                recorder.register_counter(&Key::from_parts("graphql_operations_total", labels), &METADATA)
+            },
+            |counter| counter.increment(1),
+        );
+    }
+
+    /// Request count and latency per method, route and status.
+    fn record_request(
+        &self,
+        method: &Method,
+        route: Option<&MatchedPath>,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        let route = route.map_or("unmatched", MatchedPath::as_str);
+        let method = method_label(method);
+        let recorder = &self.0.recorder;
+        self.0.requests.with(
+            route,
+            (method, status),
+            |route| {
+                let labels = || {
+                    vec![
+                        Label::new("method", method),
+                        Label::new("route", route.to_string()),
+                        Label::new("status", status.as_str().to_string()),
+                    ]
+                };
+                RequestMetrics {
+                    count: recorder
+                        .register_counter(&Key::from_parts("http_requests_total", labels()), &METADATA),
+                    duration: recorder.register_histogram(
+                        &Key::from_parts("http_request_duration_seconds", labels()),
+                        &METADATA,
+                    ),
+                }
+            },
+            |found| {
+                found.count.increment(1);
+                found.duration.record(elapsed.as_secs_f64());
+            },
+        );
+    }
+}
+
+/// What the `metrics` macros would pass; the Prometheus recorder ignores it.
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Metric handles kept per label set: building the labels and finding them
+/// in the recorder on every request cost more than the rest of the edge
+/// layer. Handles are found by their open-ended label (a route, an
+/// operation name), then by the other labels, `L`.
+struct HandleCache<L, H> {
+    known: RwLock<Handles<L, H>>,
+    /// Distinct names kept before the rest share `other`.
+    max_names: usize,
+    /// Longer names share `other` too.
+    max_name_len: usize,
+}
+
+/// Handles by name, then by the other labels.
+type Handles<L, H> = HashMap<Box<str>, Vec<(L, H)>>;
+
+impl<L: Copy + PartialEq, H> HandleCache<L, H> {
+    /// For names the server chooses (routes): a set the router bounds.
+    fn unbounded() -> Self {
+        Self::bounded(usize::MAX, usize::MAX)
+    }
+
+    /// For names clients choose.
+    fn bounded(max_names: usize, max_name_len: usize) -> Self {
+        Self { known: RwLock::default(), max_names, max_name_len }
+    }
+
+    /// Hands `record` the handle of `name` and `labels`, made by `create`
+    /// (from the name as counted) the first time.
+    fn with(&self, name: &str, labels: L, create: impl FnOnce(&str) -> H, record: impl FnOnce(&H)) {
+        fn find<'a, L: PartialEq, H>(known: &'a Handles<L, H>, name: &str, labels: &L) -> Option<&'a H> {
+            known.get(name)?.iter().find(|(l, _)| l == labels).map(|(_, handle)| handle)
+        }
+        if let Some(handle) = find(&self.known.read().unwrap_or_else(PoisonError::into_inner), name, &labels)
+        {
+            return record(handle);
+        }
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        let name = if known.contains_key(name)
+            || (known.len() < self.max_names && name.len() <= self.max_name_len)
+        {
+            name
+        } else {
+            "other"
+        };
+        if let Some(handle) = find(&known, name, &labels) {
+            return record(handle);
+        }
+        let handle = create(name);
+        record(&handle);
+        known.entry(name.into()).or_default().push((labels, handle));
+    }
+}
+
+/// Methods outside the standard set share one label: clients choose them,
+/// and unbounded label values would grow memory.
+fn method_label(method: &Method) -> &'static str {
+    ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"]
+        .into_iter()
+        .find(|standard| *standard == method.as_str())
+        .unwrap_or("OTHER")
 }
 
 /// Who may read `/metrics`: anyone in development; in production only the
@@ -123,82 +320,22 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if let Err(refused) = may_read_metrics(&state.config, &headers) {
         return refused.into_response();
     }
-    let handle = prometheus();
-    handle.run_upkeep();
     match state.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => {
             let pool = state.db.get_postgres_connection_pool();
-            record_pool(pool.size(), pool.num_idle());
+            state.metrics.record_pool(pool.size(), pool.num_idle());
         }
         sea_orm::DbBackend::Sqlite => {
             let pool = state.db.get_sqlite_connection_pool();
-            record_pool(pool.size(), pool.num_idle());
+            state.metrics.record_pool(pool.size(), pool.num_idle());
         }
         _ => {}
     }
-    let mut response = handle.render().into_response();
+    let mut response = state.metrics.render().into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     response
-}
-
-fn record_pool(size: u32, idle: usize) {
-    let size = f64::from(size);
-    let idle = idle as f64;
-    metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
-}
-
-/// Distinct operation names tracked before the rest count as `other`:
-/// clients choose names, and unbounded label values would grow memory.
-const MAX_OPERATION_NAMES: usize = 500;
-
-/// Counts a GraphQL operation by name, type, and how it was validated:
-/// every rule (`checked`), or only depth, cost and the variable-dependent
-/// ones because its document had passed the rest before (`skipped`,
-/// `graphql::documents`).
-///
-/// The counter handles are kept per label set, as for HTTP requests
-/// ([`record_request`]): building three labels and finding them in the
-/// recorder cost allocations and a registry lookup on every operation.
-pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &'static str) {
-    /// Counters of one operation name, by type and rules.
-    type Counters = Vec<(&'static str, &'static str, metrics::Counter)>;
-    static HANDLES: OnceLock<RwLock<HashMap<Box<str>, Counters>>> = OnceLock::new();
-    fn find<'a>(
-        known: &'a HashMap<Box<str>, Counters>,
-        name: &str,
-        kind: &str,
-        rules: &str,
-    ) -> Option<&'a metrics::Counter> {
-        let counters = known.get(name)?;
-        counters.iter().find(|(k, r, _)| *k == kind && *r == rules).map(|(_, _, counter)| counter)
-    }
-    prometheus();
-    let handles = HANDLES.get_or_init(Default::default);
-    let name = name.unwrap_or("anonymous");
-    if let Some(counter) = find(&handles.read().unwrap_or_else(PoisonError::into_inner), name, kind, rules) {
-        return counter.increment(1);
-    }
-    let mut known = handles.write().unwrap_or_else(PoisonError::into_inner);
-    // Names past the limit, and overlong ones, share `other`.
-    let name = if known.contains_key(name) || (known.len() < MAX_OPERATION_NAMES && name.len() <= 64) {
-        name
-    } else {
-        "other"
-    };
-    if let Some(counter) = find(&known, name, kind, rules) {
-        return counter.increment(1);
-    }
-    let counter = metrics::counter!(
-        "graphql_operations_total",
-        "operation" => name.to_string(),
-        "type" => kind,
-        "rules" => rules
-    );
-    counter.increment(1);
-    known.entry(name.into()).or_default().push((kind, rules, counter));
 }
 
 /// The edge of every response, in one hand-written layer: a bare error from
@@ -210,13 +347,14 @@ pub fn record_graphql_operation(name: Option<&str>, kind: &'static str, rules: &
 #[derive(Clone)]
 struct EdgeLayer {
     in_flight: Arc<Semaphore>,
+    metrics: Metrics,
 }
 
 impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner, in_flight: self.in_flight.clone() }
+        Edge { inner, in_flight: self.in_flight.clone(), metrics: self.metrics.clone() }
     }
 }
 
@@ -225,6 +363,7 @@ struct Edge<S> {
     inner: S,
     /// Shared by every route: `MAX_IN_FLIGHT_REQUESTS` permits.
     in_flight: Arc<Semaphore>,
+    metrics: Metrics,
 }
 
 impl<S, B> Service<Request> for Edge<S>
@@ -253,6 +392,7 @@ where
         let permit = self.in_flight.clone().try_acquire_owned();
         let exempt = route.as_ref().is_some_and(|route| route.as_str() == "/healthz");
         let response = (permit.is_ok() || exempt).then(|| self.inner.call(request));
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = match response {
                 Some(response) => {
@@ -262,77 +402,10 @@ where
                 }
                 None => AppError::ServiceUnavailable { retry_after_secs: 1 }.into_response(),
             };
-            record_request(&method, route.as_ref(), response.status(), started.elapsed());
+            metrics.record_request(&method, route.as_ref(), response.status(), started.elapsed());
             Ok(with_request_id(response, request_id).await)
         })
     }
-}
-
-/// The `http_requests_total` and `http_request_duration_seconds` handles of
-/// one label set.
-struct RequestMetrics {
-    method: Box<str>,
-    status: StatusCode,
-    count: metrics::Counter,
-    duration: metrics::Histogram,
-}
-
-/// Request count and latency per method, route and status. The handles are
-/// kept per label set: building the labels and finding them in the recorder
-/// on every request cost more than the rest of the edge layer.
-fn record_request(method: &Method, route: Option<&MatchedPath>, status: StatusCode, elapsed: Duration) {
-    static HANDLES: OnceLock<RwLock<HashMap<Box<str>, Vec<RequestMetrics>>>> = OnceLock::new();
-    prometheus();
-    let route = route.map_or("unmatched", MatchedPath::as_str);
-    // Methods outside the standard set share one label: clients choose
-    // them, and unbounded label values would grow memory.
-    let method = if is_standard(method) { method.as_str() } else { "OTHER" };
-    let handles = HANDLES.get_or_init(Default::default);
-    let record = |found: &RequestMetrics| {
-        found.count.increment(1);
-        found.duration.record(elapsed.as_secs_f64());
-    };
-    {
-        let known = handles.read().unwrap_or_else(PoisonError::into_inner);
-        let found = known
-            .get(route)
-            .and_then(|sets| sets.iter().find(|m| &*m.method == method && m.status == status));
-        if let Some(found) = found {
-            return record(found);
-        }
-    }
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route.to_string()),
-        ("status", status.as_str().to_string()),
-    ];
-    let created = RequestMetrics {
-        method: method.into(),
-        status,
-        count: metrics::counter!("http_requests_total", &labels),
-        duration: metrics::histogram!("http_request_duration_seconds", &labels),
-    };
-    record(&created);
-    let mut known = handles.write().unwrap_or_else(PoisonError::into_inner);
-    let sets = known.entry(route.into()).or_default();
-    if !sets.iter().any(|m| m.method == created.method && m.status == status) {
-        sets.push(created);
-    }
-}
-
-fn is_standard(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::CONNECT,
-        Method::TRACE,
-    ]
-    .contains(method)
 }
 
 /// Adds the request id to a problem body.
@@ -393,7 +466,8 @@ fn cors(config: &Config) -> CorsLayer {
 /// One `ServiceBuilder` stack, applied with one `Router::layer`: each
 /// `Router::layer` call boxes every route again, and a boxed layer costs
 /// a clone and a boxed future per request (eleven of each before).
-pub fn layers(router: Router, config: &Config) -> Router {
+pub fn layers(router: Router, state: &AppState) -> Router {
+    let config = &state.config;
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -405,7 +479,10 @@ pub fn layers(router: Router, config: &Config) -> Router {
         .layer(CompressionLayer::new())
         // Outside the timeout, so a request that outlives it is counted
         // (as the 503 problem it gets) like any other.
-        .layer(EdgeLayer { in_flight: Arc::new(Semaphore::new(config.max_in_flight_requests as usize)) })
+        .layer(EdgeLayer {
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight_requests as usize)),
+            metrics: state.metrics.clone(),
+        })
         // A request that outlives the timeout gets a 503, never a hung
         // connection.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
@@ -424,19 +501,33 @@ mod tests {
     /// the limit they share `other`, and a name seen before keeps its own.
     #[test]
     fn graphql_operation_names_past_the_limit_are_counted_as_other() {
+        let metrics = Metrics::new();
         for n in 0..MAX_OPERATION_NAMES + 100 {
-            record_graphql_operation(Some(&format!("BoundedName{n}")), "operation", "checked");
+            metrics.record_graphql_operation(Some(&format!("BoundedName{n}")), "operation", "checked");
         }
-        record_graphql_operation(Some("BoundedName0"), "operation", "skipped");
-        record_graphql_operation(Some(&"L".repeat(65)), "operation", "checked");
-        let rendered = prometheus().render();
+        metrics.record_graphql_operation(Some("BoundedName0"), "operation", "skipped");
+        metrics.record_graphql_operation(Some(&"L".repeat(65)), "operation", "checked");
+        let rendered = metrics.render();
         let own = rendered.lines().filter(|line| line.contains("operation=\"BoundedName")).count();
-        assert!(own > 0 && own <= MAX_OPERATION_NAMES + 1, "{own} label sets of their own");
+        assert_eq!(own, MAX_OPERATION_NAMES + 1, "{own} label sets of their own");
         assert!(rendered.contains(r#"operation="BoundedName0",type="operation",rules="skipped"} 1"#));
         assert!(
-            rendered
-                .contains(r#"graphql_operations_total{operation="other",type="operation",rules="checked"}"#)
+            rendered.contains(
+                r#"graphql_operations_total{operation="other",type="operation",rules="checked"} 101"#
+            )
         );
         assert!(!rendered.contains(&"L".repeat(65)));
+    }
+
+    /// Each app renders only what it recorded itself.
+    #[test]
+    fn apps_count_apart() {
+        let (one, other) = (Metrics::new(), Metrics::new());
+        one.record_graphql_operation(Some("OnlyHere"), "operation", "checked");
+        one.record_refused_connection();
+        assert!(one.render().contains(r#"operation="OnlyHere""#));
+        assert!(one.render().contains("http_connections_refused_total 1"));
+        assert!(!other.render().contains("OnlyHere"));
+        assert!(other.render().contains("http_connections_refused_total 0"));
     }
 }

@@ -90,6 +90,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// the end of the server.
 pub async fn serve_listener(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     let router = app(state);
     let builder = Arc::new(http_builder(&config));
     let head_timeout = config.request_head_timeout;
@@ -130,7 +131,7 @@ pub async fn serve_listener(listener: TcpListener, state: AppState, shutdown: im
                 drop(permit);
             });
         } else {
-            metrics::counter!("http_connections_refused_total").increment(1);
+            metrics.record_refused_connection();
             // Answering costs a task and a socket for up to the head
             // timeout; past a few of those at once, closing is the answer.
             if let Ok(permit) = refusing.clone().try_acquire_owned() {

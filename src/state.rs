@@ -12,6 +12,7 @@ use crate::domain::throttle::{
     Throttle,
 };
 use crate::events::EventBus;
+use crate::observability::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +23,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     pub events: Arc<EventBus>,
     pub config: Arc<Config>,
+    /// This app's own recorder, rendered at `/metrics`.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
             throttle: Arc::new(throttle),
             events,
             config: Arc::new(config),
+            metrics: Metrics::new(),
         })
     }
 }

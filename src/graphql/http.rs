@@ -160,7 +160,7 @@ async fn run(
         _ => &state.schemas.limited,
     };
     let name = operation_name(&mut request);
-    crate::observability::record_graphql_operation(
+    state.app.metrics.record_graphql_operation(
         name.as_deref(),
         if introspection { "introspection" } else { "operation" },
         if skip_rules { "skipped" } else { "checked" },

@@ -30,7 +30,7 @@ struct Server {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    _app: TestApp,
+    app: TestApp,
 }
 
 impl Server {
@@ -48,7 +48,7 @@ impl Server {
             let _ = stopped.await;
         };
         let task = tokio::spawn(serve_listener(listener, app.state.clone(), shutdown));
-        Self { address, stop: Some(stop), task, _app: app }
+        Self { address, stop: Some(stop), task, app }
     }
 
     /// Signals shutdown and waits for `serve_listener` to return.
@@ -189,6 +189,9 @@ async fn a_connection_over_the_cap_gets_a_503_and_is_closed() {
     assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "{body}");
     // The held connection is unharmed.
     assert_eq!(get(&mut held, "/healthz").await.0, StatusCode::OK);
+    // The refusal is counted in this server's own metrics.
+    let metrics = server.app.get("/metrics", None).await.text;
+    assert!(metrics.contains("http_connections_refused_total 1\n"), "{metrics}");
 
     // Once it closes, its slot is free again (the server notices the close
     // on its own time, hence the bounded retries).
@@ -270,13 +273,21 @@ async fn requests_over_the_in_flight_cap_get_a_503_with_retry_after() {
     server.stop().await;
 }
 
+/// A request in its handler when shutdown begins (its body held back until
+/// after the signal) is answered; meanwhile new connections are refused.
 #[tokio::test]
-async fn shutdown_finishes_in_flight_requests_then_stops_listening() {
+async fn shutdown_refuses_new_connections_and_finishes_in_flight_requests() {
     let server = Server::start(|_| {}).await;
     let address = server.address;
     let (mut held, body) = held_login(address).await;
-    let Server { stop, task, _app, .. } = server;
+    let Server { stop, task, app: _app, .. } = server;
     stop.unwrap().send(()).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(address).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "still accepting {PATIENCE:?} after the signal");
+        tokio::task::yield_now().await;
+    }
+    assert!(!task.is_finished(), "the server stopped with a request in flight");
     held.write_all(body.as_bytes()).await.unwrap();
     let (head, _) = parse(&read_to_close(&mut held).await);
     assert!(head.starts_with("http/1.1 401"), "the in-flight request was answered: {head}");

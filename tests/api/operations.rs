@@ -47,17 +47,24 @@ async fn metrics_count_requests_pool_use_and_graphql_operations() {
     let metrics = app.get("/metrics", None).await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+    // This app's own recorder: the counts are exactly its requests, not
+    // those of the tests running beside it.
     let text = &metrics.text;
-    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/stores",status="200"}"#), "{text}");
-    assert!(text.contains(r#"route="/api/stores/{id}",status="404""#), "{text}");
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/stores",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/api/stores/{id}",status="404"} 1"#), "{text}");
     // Methods a client makes up share one label, so they cannot grow the
     // series without bound.
-    assert!(text.contains(r#"method="OTHER",route="/api/stores",status="405""#), "{text}");
+    assert!(text.contains(r#"method="OTHER",route="/api/stores",status="405"} 1"#), "{text}");
     assert!(!text.contains("PURGE"), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains(r#"db_pool_connections{state="in_use"}"#), "{text}");
     assert!(
-        text.contains(r#"graphql_operations_total{operation="ListStores",type="operation",rules="checked"}"#),
+        text.contains(
+            r#"graphql_operations_total{operation="ListStores",type="operation",rules="checked"} 1"#
+        ),
         "{text}"
     );
 }
@@ -133,7 +140,7 @@ async fn a_request_that_outlives_the_timeout_is_a_counted_503_problem() {
     assert_eq!(app.get("/api/stores", None).await.status, StatusCode::OK, "a quick read still answers");
     let metrics = app.get("/metrics", None).await;
     assert!(
-        metrics.text.contains(r#"http_requests_total{method="POST",route="/api/stores",status="503"}"#),
+        metrics.text.contains(r#"http_requests_total{method="POST",route="/api/stores",status="503"} 1"#),
         "{}",
         metrics.text
     );

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -55,15 +56,40 @@ async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
     }
 }
 
-/// Every `next` payload that arrives within `wait`.
-async fn drain(socket: &mut Socket, wait: Duration) -> Vec<Value> {
+/// The longest a test waits for an event that must come.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Waits until `app` has `n` live subscriptions, so every write after it is
+/// heard.
+async fn subscribed(app: &TestApp, n: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    while app.state.events.subscriber_count() < n {
+        assert!(Instant::now() < deadline, "{n} subscriptions not live within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The `next` payloads up to and including the first that `last` accepts.
+/// A subscriber hears events in the order they were published, so when
+/// `last` follows every write the socket must not hear, anything it
+/// wrongly heard is already in the list.
+async fn until(socket: &mut Socket, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + PATIENCE;
     let mut events = Vec::new();
-    while let Some(message) = next_message(socket, wait).await {
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let Some(message) = next_message(socket, wait).await else {
+            panic!("the last awaited event did not come within {PATIENCE:?}; heard {events:?}");
+        };
         if message["type"] == "next" {
-            events.push(message["payload"]["data"].clone());
+            let data = message["payload"]["data"].clone();
+            let done = last(&data);
+            events.push(data);
+            if done {
+                return events;
+            }
         }
     }
-    events
 }
 
 const TODOS: &str = "subscription { todoChanged { kind todo { id title status } } }";
@@ -78,27 +104,38 @@ async fn todo_events_reach_only_their_owner_whatever_face_wrote() {
     let mut bob_socket = connect(&url, Some(&bob)).await.unwrap();
     subscribe(&mut alice_socket, "a", TODOS).await;
     subscribe(&mut bob_socket, "b", TODOS).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscribed(&app, 2).await;
 
-    // Alice writes over REST, Bob over GraphQL.
+    // Alice writes over REST, Bob over GraphQL; each one's last write comes
+    // after every write of the other.
     let id = app.post("/api/todos", Some(&alice), json!({ "title": "Alice's secret" })).await.body["id"]
         .as_i64()
         .unwrap();
     app.patch(&format!("/api/todos/{id}"), Some(&alice), json!({ "status": "completed" })).await;
-    app.gql("mutation { createTodo(input: { title: \"Bob's plan\" }) { id } }", json!({}), Some(&bob)).await;
+    let created = app
+        .gql("mutation { createTodo(input: { title: \"Bob's plan\" }) { id } }", json!({}), Some(&bob))
+        .await;
+    let bob_id = created.body["data"]["createTodo"]["id"].clone();
     app.delete(&format!("/api/todos/{id}"), Some(&alice)).await;
+    app.gql(
+        "mutation($id: ID!) { updateTodo(id: $id, input: { status: COMPLETED }) { id } }",
+        json!({ "id": bob_id }),
+        Some(&bob),
+    )
+    .await;
 
-    let alice_events = drain(&mut alice_socket, Duration::from_millis(800)).await;
-    let kinds: Vec<&str> = alice_events.iter().map(|e| e["todoChanged"]["kind"].as_str().unwrap()).collect();
+    let kind = |event: &Value| event["todoChanged"]["kind"].as_str().unwrap().to_string();
+    let alice_events = until(&mut alice_socket, |e| kind(e) == "DELETED").await;
+    let kinds: Vec<String> = alice_events.iter().map(kind).collect();
     assert_eq!(kinds, ["CREATED", "UPDATED", "DELETED"], "{alice_events:?}");
     assert!(alice_events.iter().all(|e| e["todoChanged"]["todo"]["title"] == "Alice's secret"));
     assert_eq!(alice_events[1]["todoChanged"]["todo"]["status"], "COMPLETED");
 
-    let bob_events = drain(&mut bob_socket, Duration::from_millis(300)).await;
-    assert_eq!(bob_events.len(), 1, "{bob_events:?}");
-    assert_eq!(bob_events[0]["todoChanged"]["todo"]["title"], "Bob's plan");
+    let bob_events = until(&mut bob_socket, |e| kind(e) == "UPDATED").await;
+    let kinds: Vec<String> = bob_events.iter().map(kind).collect();
+    assert_eq!(kinds, ["CREATED", "UPDATED"], "{bob_events:?}");
+    assert!(bob_events.iter().all(|e| e["todoChanged"]["todo"]["title"] == "Bob's plan"), "{bob_events:?}");
 }
-
 #[tokio::test]
 async fn todo_subscriptions_need_a_valid_unrevoked_token() {
     let app = TestApp::new().await;
@@ -136,7 +173,7 @@ async fn item_events_follow_the_store_filter() {
     .await;
     let mut everything = connect(&url, None).await.unwrap();
     subscribe(&mut everything, "e", "subscription { itemChanged { kind item { name } } }").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscribed(&app, 2).await;
 
     let id = app.item(&user, watched, "Seen", 2.5).await;
     app.item(&user, other, "Unseen", 1.0).await;
@@ -148,7 +185,10 @@ async fn item_events_follow_the_store_filter() {
     .await;
     app.delete(&format!("/api/items/{id}"), Some(&admin)).await;
 
-    let events = drain(&mut filtered, Duration::from_millis(800)).await;
+    // The deletion is the last write: whatever either socket hears before
+    // it is all it hears.
+    let deleted = |e: &Value| e["itemChanged"]["kind"] == "DELETED";
+    let events = until(&mut filtered, deleted).await;
     let summary: Vec<(String, f64)> = events
         .iter()
         .map(|e| {
@@ -163,7 +203,7 @@ async fn item_events_follow_the_store_filter() {
         [("CREATED".to_string(), 2.5), ("UPDATED".to_string(), 3.75), ("DELETED".to_string(), 3.75)]
     );
     assert_eq!(events[0]["itemChanged"]["item"]["store"]["name"], "Watched");
-    assert_eq!(drain(&mut everything, Duration::from_millis(300)).await.len(), 4);
+    assert_eq!(until(&mut everything, deleted).await.len(), 4);
 }
 
 /// Two instances sharing Redis: a subscriber on one hears writes on the other.
@@ -177,9 +217,19 @@ async fn events_cross_instances_through_redis() {
     let token = writer.user_token("cross@example.com").await;
     let mut socket = connect(&url, Some(&token)).await.unwrap();
     subscribe(&mut socket, "x", TODOS).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    subscribed(&listener, 1).await;
+    // Nothing shows from outside when the listener's relay has subscribed
+    // to Redis, so the writer sends probes until one is heard.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        writer.post("/api/todos", Some(&token), json!({ "title": "probe" })).await;
+        if next_message(&mut socket, Duration::from_millis(200)).await.is_some_and(|m| m["type"] == "next") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no probe crossed within {PATIENCE:?}");
+    }
     writer.post("/api/todos", Some(&token), json!({ "title": "from the other instance" })).await;
-    let events = drain(&mut socket, Duration::from_millis(1500)).await;
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0]["todoChanged"]["todo"]["title"], "from the other instance");
+    let title = |e: &Value| e["todoChanged"]["todo"]["title"].as_str().unwrap().to_string();
+    let events = until(&mut socket, |e| title(e) == "from the other instance").await;
+    assert!(events[..events.len() - 1].iter().all(|e| title(e) == "probe"), "{events:?}");
 }

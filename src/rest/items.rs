@@ -16,10 +16,7 @@ use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
 use crate::domain::{Money, time};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of items and of a PATCH body.
@@ -88,10 +85,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of items", body = ItemPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -115,9 +109,8 @@ async fn list(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The item", body = ItemBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody>, AppError> {
@@ -138,12 +131,7 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody
     responses(
         (status = 201, description = "Created", body = ItemBody,
             headers(("Location" = String, description = "`/api/items/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -168,13 +156,8 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn replace(
@@ -199,13 +182,8 @@ async fn replace(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -229,10 +207,9 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {

@@ -15,10 +15,7 @@ use super::responses::{Collection, PageParams, collection, created};
 use crate::domain::time;
 use crate::domain::todos::{self, StatusName, TodoInput, parse_status, status_name};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of todos and of a PATCH body.
@@ -89,10 +86,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of the caller's todos", body = TodoPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -119,9 +113,8 @@ async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The todo", body = TodoBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<TodoBody>, AppError> {
@@ -141,12 +134,7 @@ async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Resu
     responses(
         (status = 201, description = "Created", body = TodoBody,
             headers(("Location" = String, description = "`/api/todos/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -171,13 +159,8 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The todo as it is now", body = TodoBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -199,9 +182,8 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {

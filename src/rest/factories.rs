@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
 use crate::domain::time;
@@ -222,6 +222,5 @@ async fn update(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    factories::delete(&state.db, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(factories::delete(&state.db, caller.viewer(), id)).await
 }

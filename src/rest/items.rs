@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{Collection, PageParams, collection, created, id_filter};
+use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
 use crate::domain::{Money, time};
@@ -213,6 +213,5 @@ async fn update(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    items::delete(&state, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(items::delete(&state, caller.viewer(), id)).await
 }

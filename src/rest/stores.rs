@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::input::WriteMode;
 use crate::domain::stores::{self, StoreInput};
 use crate::domain::{Money, time};
@@ -242,6 +242,5 @@ async fn write(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    stores::delete(&state.db, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(stores::delete(&state.db, caller.viewer(), id)).await
 }

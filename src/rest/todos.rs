@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::time;
 use crate::domain::todos::{self, StatusName, TodoInput, parse_status, status_name};
 use crate::error::AppError;
@@ -187,6 +187,5 @@ async fn update(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    todos::delete(&state, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(todos::delete(&state, caller.viewer(), id)).await
 }

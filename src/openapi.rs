@@ -5,14 +5,16 @@
 //! routes are registered (`crate::rest::router`), and the schemas come from
 //! the `ToSchema` derives on the very types the handlers read and write. This
 //! module adds what is shared: the document's header, the bearer security
-//! schemes, the problem+json error responses, and the schema fragments of
-//! constrained text fields.
+//! schemes, the problem+json error responses (and the sets of them that
+//! whole kinds of route share), and the schema fragments of constrained
+//! text fields.
 //!
 //! `storegate schema openapi` prints [`to_json`]; `openapi.json` at the repo
 //! root must equal it (`tests/openapi_file.rs`). The server serves the same
 //! document at `/api/openapi.json` and Swagger UI at `/api/docs`.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use serde_json::json;
@@ -24,7 +26,7 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, Ref, RefOr, Schema};
-use utoipa::{Modify, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoResponses, Modify, PartialSchema, ToResponse, ToSchema};
 
 use crate::error::PROBLEM_JSON;
 
@@ -549,6 +551,47 @@ problem_response!(
         example(503, "SERVICE_UNAVAILABLE", "the service is temporarily unavailable; retry shortly"),
         &[("Retry-After", "Seconds to wait before retrying", Type::Integer)],
     )
+);
+
+// ---------------------------------------------------------------------------
+// Sets of those responses that whole kinds of route share, so that a route
+// lists only its own: `responses((status = 200, ...), (status = 404,
+// response = NotFound), CommonErrors, BodyErrors)`. Each entry refers to the
+// one component above, exactly as `(status = 401, response = Unauthorized)`
+// would. A macro rather than `#[derive(IntoResponses)]` enums, which take
+// two lines a status and make each set the same block again.
+// ---------------------------------------------------------------------------
+
+macro_rules! response_set {
+    ($(#[$doc:meta])* $name:ident: $($status:literal => $response:ty),+) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$((
+                    $status.to_string(),
+                    RefOr::Ref(Ref::from_response_name(<$response as ToResponse>::response().0)),
+                )),+])
+            }
+        }
+    };
+}
+
+response_set!(
+    /// 401 and 503: every route checks a presented token and needs the database.
+    CommonErrors: 401 => Unauthorized, 503 => ServiceUnavailable
+);
+
+response_set!(
+    /// 400 and 422: routes that read query parameters (`limit`, `cursor`, filters).
+    QueryErrors: 400 => BadRequest, 422 => UnprocessableEntity
+);
+
+response_set!(
+    /// 400, 413, 415 and 422: routes that read a JSON body.
+    BodyErrors: 400 => BadRequest, 413 => PayloadTooLarge, 415 => UnsupportedMediaType,
+        422 => UnprocessableEntity
 );
 
 #[cfg(test)]

@@ -8,14 +8,13 @@ use entity::factory;
 use super::connection::{
     Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
 };
-use super::context::{parse_id, patch, state, viewer};
+use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, ProductsByFactory, prime, wants};
 use super::products::Product;
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
-use crate::error::AppError;
 
 /// Shared: the products of one page that come from the same factory point
 /// at one row instead of a copy each.
@@ -140,12 +139,8 @@ impl FactoryQuery {
     }
 
     async fn factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Factory>> {
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        match factories::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Factory(Arc::new(found)))),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
+        let found = row_or_null(&id, |id| factories::get(&state(ctx).db, id)).await?;
+        Ok(found.map(|f| Factory(Arc::new(f))))
     }
 }
 
@@ -181,7 +176,7 @@ impl FactoryMutation {
         id: ID,
         input: UpdateFactoryInput,
     ) -> async_graphql::Result<Factory> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("factory", id.as_str()))?;
+        let id = row_id(&id, "factory")?;
         let input = FactoryInput {
             name: patch(input.name),
             address: patch(input.address),
@@ -200,7 +195,7 @@ impl FactoryMutation {
 
     /// Admins only; refused with `CONFLICT` while the factory has products.
     async fn delete_factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("factory", id.as_str()))?;
+        let id = row_id(&id, "factory")?;
         factories::delete(&state(ctx).db, viewer(ctx), id).await?;
         Ok(true)
     }

@@ -5,7 +5,7 @@ use entity::item;
 use tokio::sync::OnceCell;
 
 use super::connection::{Relay, page_complexity, page_request, relay};
-use super::context::{parse_id, patch, patch_id, state, viewer};
+use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use super::stores::Store;
@@ -134,7 +134,7 @@ impl ItemQuery {
     ) -> async_graphql::Result<Relay<Item>> {
         let request = page_request(first, after)?;
         // A store id that cannot exist filters down to nothing.
-        let store_id = store_id.map(|id| parse_id(&id).unwrap_or(-1));
+        let store_id = store_id.as_ref().map(reference_id);
         let page = items::list(&state(ctx).db, store_id, request).await?;
         if wants(ctx, "store") {
             prime::<StoreById>(ctx, page.rows.iter().map(|i| i.store_id)).await?;
@@ -143,14 +143,7 @@ impl ItemQuery {
     }
 
     async fn item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Item>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        match items::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Item::new(found))),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
+        Ok(row_or_null(&id, |id| items::get(&state(ctx).db, id)).await?.map(Item::new))
     }
 }
 
@@ -176,7 +169,7 @@ impl ItemMutation {
         id: ID,
         input: UpdateItemInput,
     ) -> async_graphql::Result<Item> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("item", id.as_str()))?;
+        let id = row_id(&id, "item")?;
         let input = ItemInput {
             name: patch(input.name),
             price: patch(input.price),
@@ -187,7 +180,7 @@ impl ItemMutation {
 
     /// Admins only.
     async fn delete_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("item", id.as_str()))?;
+        let id = row_id(&id, "item")?;
         items::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }

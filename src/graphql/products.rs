@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{factory, product};
 
 use super::connection::{Relay, page_complexity, page_request, relay};
-use super::context::{parse_id, patch, patch_id, state, viewer};
+use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::factories::Factory;
 use super::loaders::{FactoryById, Loaders};
 use super::scalars::DateTime;
@@ -117,7 +117,7 @@ impl ProductQuery {
     ) -> async_graphql::Result<Relay<Product>> {
         let request = page_request(first, after)?;
         // A factory id that cannot exist filters down to nothing.
-        let factory_id = factory_id.map(|id| parse_id(&id).unwrap_or(-1));
+        let factory_id = factory_id.as_ref().map(reference_id);
         // The page's join already read every factory (each once, shared by
         // its products): `factory` costs no query, no loader and no wait.
         let page = products::list(&state(ctx).db, factory_id, request).await?;
@@ -125,12 +125,7 @@ impl ProductQuery {
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        match products::get(&state(ctx).db, id).await {
-            Ok(found) => Ok(Some(Product::joined(found))),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
+        Ok(row_or_null(&id, |id| products::get(&state(ctx).db, id)).await?.map(Product::joined))
     }
 }
 
@@ -162,7 +157,7 @@ impl ProductMutation {
         id: ID,
         input: UpdateProductInput,
     ) -> async_graphql::Result<Product> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
+        let id = row_id(&id, "product")?;
         let input = ProductInput {
             sku: patch(input.sku),
             name: patch(input.name),
@@ -177,7 +172,7 @@ impl ProductMutation {
 
     /// Admins only.
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("product", id.as_str()))?;
+        let id = row_id(&id, "product")?;
         products::delete(&state(ctx).db, viewer(ctx), id).await?;
         Ok(true)
     }

@@ -6,14 +6,13 @@ use entity::{item, store};
 use super::connection::{
     Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
 };
-use super::context::{parse_id, patch, state, viewer};
+use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::items::Item;
 use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
 use crate::domain::stores::{self, ItemSummary, StoreInput};
-use crate::error::AppError;
 
 pub struct Store {
     row: store::Model,
@@ -122,29 +121,24 @@ impl StoreQuery {
     }
 
     async fn store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Store>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
         let db = &state(ctx).db;
         // With its items, the store and the items come in one statement,
         // which reads only the items' columns the query can show.
         let items = ctx.look_ahead().field("items");
-        let found = if !items.exists() {
-            stores::get(db, id).await.map(Store::new)
-        } else if SUMMARY_LESS_FIELDS.iter().any(|field| items.field(field).exists()) {
-            stores::get_with_items(db, id)
-                .await
-                .map(|(row, items)| Store { row, items: Some(JoinedItems::Full(items)) })
-        } else {
-            stores::get_with_item_summaries(db, id)
-                .await
-                .map(|(row, items)| Store { row, items: Some(JoinedItems::Summaries(items)) })
-        };
-        match found {
-            Ok(found) => Ok(Some(found)),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
+        row_or_null(&id, |id| async move {
+            if !items.exists() {
+                stores::get(db, id).await.map(Store::new)
+            } else if SUMMARY_LESS_FIELDS.iter().any(|field| items.field(field).exists()) {
+                stores::get_with_items(db, id)
+                    .await
+                    .map(|(row, items)| Store { row, items: Some(JoinedItems::Full(items)) })
+            } else {
+                stores::get_with_item_summaries(db, id)
+                    .await
+                    .map(|(row, items)| Store { row, items: Some(JoinedItems::Summaries(items)) })
+            }
+        })
+        .await
     }
 }
 
@@ -165,14 +159,14 @@ impl StoreMutation {
         id: ID,
         input: UpdateStoreInput,
     ) -> async_graphql::Result<Store> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("store", id.as_str()))?;
+        let id = row_id(&id, "store")?;
         let input = StoreInput { name: patch(input.name) };
         Ok(Store::new(stores::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Deletes a store and its items (admins only).
     async fn delete_store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("store", id.as_str()))?;
+        let id = row_id(&id, "store")?;
         stores::delete(&state(ctx).db, viewer(ctx), id).await?;
         Ok(true)
     }

@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::context::{parse_id, state, viewer};
+use super::context::{reference_id, state, viewer};
 use super::items::Item;
 use super::todos::Todo;
 use crate::domain::permissions::require_user;
@@ -39,7 +39,7 @@ impl Subscription {
         store_id: Option<ID>,
     ) -> impl Stream<Item = ItemEvent> + use<> {
         // An id that cannot exist matches nothing.
-        let store_id = store_id.map(|id| parse_id(&id).unwrap_or(-1));
+        let store_id = store_id.as_ref().map(reference_id);
         BroadcastStream::new(state(ctx).events.subscribe()).filter_map(move |change| async move {
             match change {
                 Ok(Change::Item { kind, item }) if store_id.is_none_or(|s| s == item.store_id) => {

@@ -4,11 +4,10 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use entity::todo;
 
 use super::connection::{Relay, page_complexity, page_request, relay};
-use super::context::{parse_id, patch, state, viewer};
+use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::todos::{self, StatusName, TodoInput};
-use crate::error::AppError;
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "TodoStatus")]
@@ -95,12 +94,7 @@ impl TodoQuery {
 
     /// One of the caller's todos; null when missing or someone else's.
     async fn todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Todo>> {
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        match todos::get(&state(ctx).db, viewer(ctx), id).await {
-            Ok(found) => Ok(Some(Todo(found))),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
+        Ok(row_or_null(&id, |id| todos::get(&state(ctx).db, viewer(ctx), id)).await?.map(Todo))
     }
 }
 
@@ -124,14 +118,14 @@ impl TodoMutation {
         id: ID,
         input: UpdateTodoInput,
     ) -> async_graphql::Result<Todo> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
+        let id = row_id(&id, "todo")?;
         let input =
             TodoInput { title: patch(input.title), status: patch(input.status).map(StatusName::from) };
         Ok(Todo(todos::update(state(ctx), viewer(ctx), id, input).await?))
     }
 
     async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let id = parse_id(&id).ok_or_else(|| AppError::not_found("todo", id.as_str()))?;
+        let id = row_id(&id, "todo")?;
         todos::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }

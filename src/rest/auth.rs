@@ -18,10 +18,7 @@ use crate::domain::time;
 use crate::domain::users::{self, User};
 use crate::error::AppError;
 use crate::http::ClientAddr;
-use crate::openapi::{
-    BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Conflict, TooManyRequests};
 use crate::state::AppState;
 
 /// Routes that take the caller's access token (checked by the REST
@@ -124,14 +121,9 @@ enum TokenType {
     responses(
         (status = 201, description = "The new account", body = UserBody,
             headers(("Location" = String, description = "`/api/auth/me`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
         (status = 429, response = TooManyRequests),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn signup(
@@ -158,13 +150,8 @@ async fn signup(
     request_body = Credentials,
     responses(
         (status = 200, description = "The tokens", body = TokenBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
         (status = 429, response = TooManyRequests),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn login(
@@ -209,8 +196,7 @@ struct AccessTokenBody {
     security(("refreshToken" = [])),
     responses(
         (status = 200, description = "A new access token", body = AccessTokenBody),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn refresh(
@@ -247,12 +233,7 @@ struct LogoutBody {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn logout(
@@ -279,8 +260,7 @@ async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = UserBody),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserBody>, AppError> {

@@ -12,15 +12,12 @@ use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::FactoryInput;
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::factories;
 use crate::domain::input::WriteMode;
 use crate::domain::time;
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of factories and of a PATCH body.
@@ -96,10 +93,7 @@ impl From<factory::Model> for FactoryBody {
     responses(
         (status = 200, description = "A page of factories", body = FactoryPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -122,9 +116,8 @@ async fn list(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The factory", body = FactoryBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<FactoryBody>, AppError> {
@@ -144,13 +137,8 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<FactoryB
     responses(
         (status = 201, description = "Created", body = FactoryBody,
             headers(("Location" = String, description = "`/api/factories/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -175,14 +163,9 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The factory as it is now", body = FactoryBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn replace(
@@ -207,14 +190,9 @@ async fn replace(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The factory as it is now", body = FactoryBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -240,14 +218,12 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    factories::delete(&state.db, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(factories::delete(&state.db, caller.viewer(), id)).await
 }

@@ -12,15 +12,12 @@ use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::ItemInput;
-use super::responses::{Collection, PageParams, collection, created, id_filter};
+use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::input::WriteMode;
 use crate::domain::items;
 use crate::domain::{Money, time};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of items and of a PATCH body.
@@ -89,10 +86,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of items", body = ItemPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -116,9 +110,8 @@ async fn list(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The item", body = ItemBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody>, AppError> {
@@ -139,12 +132,7 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody
     responses(
         (status = 201, description = "Created", body = ItemBody,
             headers(("Location" = String, description = "`/api/items/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -169,13 +157,8 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn replace(
@@ -200,13 +183,8 @@ async fn replace(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -230,13 +208,11 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    items::delete(&state, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(items::delete(&state, caller.viewer(), id)).await
 }

@@ -12,15 +12,12 @@ use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::ProductInput;
-use super::responses::{Collection, PageParams, collection, created, id_filter};
+use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of products and of a PATCH body.
@@ -111,10 +108,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of products", body = ProductPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -138,9 +132,8 @@ async fn list(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The product", body = ProductBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ProductBody>, AppError> {
@@ -161,13 +154,8 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ProductB
     responses(
         (status = 201, description = "Created", body = ProductBody,
             headers(("Location" = String, description = "`/api/products/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -193,14 +181,9 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The product as it is now", body = ProductBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn replace(
@@ -225,14 +208,9 @@ async fn replace(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The product as it is now", body = ProductBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -256,13 +234,11 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    products::delete(&state.db, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(products::delete(&state.db, caller.viewer(), id)).await
 }

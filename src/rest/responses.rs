@@ -1,5 +1,6 @@
-//! Response shapes shared by every REST resource: 201 with `Location`, and
-//! collections with `next_cursor` and a `Link: rel="next"` header.
+//! Response shapes shared by every REST resource: 201 with `Location`, 204
+//! after a delete, and collections with `next_cursor` and a
+//! `Link: rel="next"` header.
 
 use crate::json::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -21,6 +22,16 @@ pub fn created<T: Serialize>(location: String, body: T) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// `204 No Content` once `delete` has succeeded: what every DELETE route
+/// answers, whatever the resource.
+///
+/// # Errors
+/// Whatever `delete` fails with.
+pub async fn deleted(delete: impl Future<Output = Result<(), AppError>>) -> Result<StatusCode, AppError> {
+    delete.await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A page of a collection. Its schema is named after the row's: the page

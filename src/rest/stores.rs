@@ -12,15 +12,12 @@ use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::StoreInput;
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::input::WriteMode;
 use crate::domain::stores;
 use crate::domain::{Money, time};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of stores and of a PATCH body.
@@ -101,10 +98,7 @@ fn location(id: i32) -> String {
     responses(
         (status = 200, description = "A page of stores", body = StorePage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -129,9 +123,8 @@ async fn list(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The store with its items", body = StoreDetail),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<StoreDetail>, AppError> {
@@ -152,13 +145,8 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<StoreDet
     responses(
         (status = 201, description = "Created", body = StoreDetail,
             headers(("Location" = String, description = "`/api/stores/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -184,14 +172,9 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn replace(
@@ -216,14 +199,9 @@ async fn replace(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -259,13 +237,11 @@ async fn write(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted, with its items"),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    stores::delete(&state.db, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(stores::delete(&state.db, caller.viewer(), id)).await
 }

@@ -12,14 +12,11 @@ use utoipa_axum::routes;
 
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::{StatusName, TodoInput};
-use super::responses::{Collection, PageParams, collection, created};
+use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::time;
 use crate::domain::todos::{self, parse_status, status_name};
 use crate::error::AppError;
-use crate::openapi::{
-    BadRequest, NotFound, Partial, PayloadTooLarge, ServiceUnavailable, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
-};
+use crate::openapi::{BodyErrors, CommonErrors, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
 /// The documented names of a page of todos and of a PATCH body.
@@ -90,10 +87,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of the caller's todos", body = TodoPage,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
@@ -120,9 +114,8 @@ async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The todo", body = TodoBody),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<TodoBody>, AppError> {
@@ -142,12 +135,7 @@ async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Resu
     responses(
         (status = 201, description = "Created", body = TodoBody,
             headers(("Location" = String, description = "`/api/todos/{id}`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn create(
@@ -172,13 +160,8 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The todo as it is now", body = TodoBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors, BodyErrors,
     ),
 )]
 async fn update(
@@ -200,12 +183,10 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = ServiceUnavailable),
+        CommonErrors,
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    todos::delete(&state, caller.viewer(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    deleted(todos::delete(&state, caller.viewer(), id)).await
 }

@@ -17,10 +17,9 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 /// twice the CPUs, at least 4.
 ///
 /// Every connection is a backend process competing for the same few cores;
-/// past about two per core they add context switches, not throughput. On
-/// the benchmark machine (2 vCPUs, server and database on one host) 4
-/// connections against 16 served 4–19 % more requests per second, with a
-/// lower p99, on every PostgreSQL read measured (BENCHMARKS.md). The floor
+/// past about two per core they add context switches, not throughput: on
+/// the benchmark machine 4 connections served more requests than 16, with
+/// a lower p99, on every PostgreSQL read measured (BENCHMARKS.md). The floor
 /// keeps a few connections for a database across a network, where requests
 /// wait on round trips rather than on CPUs; set the variable for such a
 /// deployment.
@@ -31,8 +30,8 @@ pub fn default_postgres_connections() -> u32 {
 
 /// The SQLite pool's size when `DATABASE_MAX_CONNECTIONS` is not set. Each
 /// connection runs its statements on a thread of its own, so the reads run
-/// there, not on the async workers; 4 instead of 8 made the store read 10 %
-/// slower on the benchmark machine (BENCHMARKS.md).
+/// there, not on the async workers; 4 instead of 8 made the store read
+/// slower on the benchmark machine (BENCHMARKS.md, "Pool size").
 pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 8;
 
 /// Opens a pool for `url` with the settings storegate needs.

@@ -77,8 +77,8 @@ const FACTORY_PREFIX: &str = factory_prefix!();
 /// The factory's columns of a row of [`with_factory_columns`], read by
 /// their prefixed names written out at compile time: SeaORM's decoder
 /// formats `prefix + column` into a new `String` for each column of each
-/// row, 3 % of a product-with-factory query's instructions (callgrind,
-/// BENCHMARKS.md). The struct literal names every field, so a column added
+/// row (BENCHMARKS.md, "Decisions that shaped performance"). The struct
+/// literal names every field, so a column added
 /// to the entity fails to compile here until it is read.
 fn decode_factory(row: &QueryResult) -> Result<Arc<factory::Model>, AppError> {
     macro_rules! column {

@@ -1,13 +1,12 @@
 //! Parsed GraphQL documents, kept by their text, and whether they passed
 //! validation.
 //!
-//! Parsing was the largest single cost of a small operation (callgrind:
-//! 43% of the instructions of a product-with-factory query, BENCHMARKS.md),
-//! and clients send the same few documents again and again: their code
-//! holds them as constants. So the parsed form of recent documents is kept
-//! and copied into each request.
+//! Parsing was the largest single cost of a small operation (BENCHMARKS.md,
+//! "Decisions that shaped performance"), and clients send the same few
+//! documents again and again: their code holds them as constants. So the
+//! parsed form of recent documents is kept and copied into each request.
 //!
-//! Validation was the next largest (31%). Every rule but one looks at the
+//! Validation was the next largest. Every rule but one looks at the
 //! document alone; `ArgumentsOfCorrectType` also checks the variables'
 //! values against the arguments they fill, and complexity depends on them.
 //! So a document that passed every rule once runs on the schema that checks

@@ -32,7 +32,7 @@ use crate::auth::viewer::bearer_token;
 use crate::config::{Config, CorsOrigins, Environment};
 use crate::domain::health;
 use crate::error::{AppError, PROBLEM_JSON};
-use crate::json::Json;
+use crate::json::JsonResponse;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,8 +48,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Liveness: the process answers.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+async fn healthz() -> JsonResponse<serde_json::Value> {
+    JsonResponse(serde_json::json!({ "status": "ok" }))
 }
 
 /// Readiness: 200 when every check passes, else 503 with `Retry-After`;
@@ -61,7 +61,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "status": if readiness.ready { "ready" } else { "unavailable" },
         "checks": readiness.checks,
     });
-    let mut response = (status, Json(body)).into_response();
+    let mut response = (status, JsonResponse(body)).into_response();
     if !readiness.ready {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }

@@ -18,7 +18,7 @@ use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
 use crate::error::AppError;
 use crate::http::ClientAddr;
-use crate::json::Json;
+use crate::json::JsonResponse;
 use crate::state::AppState;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -53,7 +53,7 @@ async fn graphiql_asset(State(state): State<GraphqlState>, file: axum::extract::
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MediaType {
     GraphqlResponse,
-    Json,
+    JsonResponse,
 }
 
 /// Anything else (no `Accept`, `*/*`, an unsupported type) gets plain JSON,
@@ -63,7 +63,7 @@ fn negotiate(headers: &HeaderMap) -> MediaType {
     if accept.to_ascii_lowercase().contains(GRAPHQL_RESPONSE_JSON) {
         MediaType::GraphqlResponse
     } else {
-        MediaType::Json
+        MediaType::JsonResponse
     }
 }
 
@@ -238,9 +238,10 @@ fn respond(response: BatchResponse, media: MediaType) -> Response {
     };
     let mut http = match (response, media) {
         (BatchResponse::Single(single), MediaType::GraphqlResponse) if request_error(&single) => {
-            (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "errors": single.errors }))).into_response()
+            (StatusCode::BAD_REQUEST, JsonResponse(serde_json::json!({ "errors": single.errors })))
+                .into_response()
         }
-        (response, _) => (StatusCode::OK, Json(response)).into_response(),
+        (response, _) => (StatusCode::OK, JsonResponse(response)).into_response(),
     };
     set_media(&mut http, media);
     http
@@ -249,7 +250,7 @@ fn respond(response: BatchResponse, media: MediaType) -> Response {
 fn set_media(response: &mut Response, media: MediaType) {
     let value = match media {
         MediaType::GraphqlResponse => HeaderValue::from_static(GRAPHQL_RESPONSE_JSON),
-        MediaType::Json => HeaderValue::from_static("application/json"),
+        MediaType::JsonResponse => HeaderValue::from_static("application/json"),
     };
     response.headers_mut().insert(header::CONTENT_TYPE, value);
 }
@@ -276,7 +277,7 @@ pub fn error_response(error: AppError) -> Response {
     };
     let retry_after = error.retry_after();
     let body = serde_json::json!({ "errors": [server_error(error.into())] });
-    let mut response = (status, Json(body)).into_response();
+    let mut response = (status, JsonResponse(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
     if let Some(challenge) = challenge {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));

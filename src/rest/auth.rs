@@ -1,6 +1,6 @@
 //! `/api/auth`: sign-up, login and the current user.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -160,7 +160,7 @@ async fn login(
     JsonBody(input): JsonBody<Credentials>,
 ) -> Result<Response, AppError> {
     let session = users::login(&state, client, input.into()).await?;
-    Ok(Json(TokenBody {
+    Ok(JsonResponse(TokenBody {
         access_token: session.access.token,
         refresh_token: session.refresh.token,
         token_type: "Bearer",
@@ -202,13 +202,13 @@ struct AccessTokenBody {
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<AccessTokenBody>, AppError> {
+) -> Result<JsonResponse<AccessTokenBody>, AppError> {
     let token = bearer_token(&headers)?.ok_or_else(|| AppError::Unauthenticated {
         message: "send the refresh token as `Authorization: Bearer <refresh token>`".into(),
         token_refused: false,
     })?;
     let (access, expires_in) = users::refresh(&state, token).await?;
-    Ok(Json(AccessTokenBody { access_token: access.token, token_type: "Bearer", expires_in }))
+    Ok(JsonResponse(AccessTokenBody { access_token: access.token, token_type: "Bearer", expires_in }))
 }
 
 /// What logout may also revoke.
@@ -263,6 +263,6 @@ async fn logout(
         CommonErrors,
     ),
 )]
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserBody>, AppError> {
-    Ok(Json(users::me(&state.db, caller.viewer()).await?.into()))
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<JsonResponse<UserBody>, AppError> {
+    Ok(JsonResponse(users::me(&state.db, caller.viewer()).await?.into()))
 }

@@ -1,6 +1,6 @@
 //! `/api/factories`.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -120,8 +120,8 @@ async fn list(
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<FactoryBody>, AppError> {
-    Ok(Json(factories::get(&state.db, id).await?.into()))
+async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<FactoryBody>, AppError> {
+    Ok(JsonResponse(factories::get(&state.db, id).await?.into()))
 }
 
 /// Create a factory
@@ -173,8 +173,10 @@ async fn replace(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<FactoryInput>,
-) -> Result<Json<FactoryBody>, AppError> {
-    Ok(Json(factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
+) -> Result<JsonResponse<FactoryBody>, AppError> {
+    Ok(JsonResponse(
+        factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
+    ))
 }
 
 /// Update a factory
@@ -200,8 +202,8 @@ async fn update(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<FactoryInput>,
-) -> Result<Json<FactoryBody>, AppError> {
-    Ok(Json(
+) -> Result<JsonResponse<FactoryBody>, AppError> {
+    Ok(JsonResponse(
         factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
     ))
 }

@@ -1,6 +1,6 @@
 //! `/api/items`.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -114,8 +114,8 @@ async fn list(
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::get(&state.db, id).await?.into()))
+async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ItemBody>, AppError> {
+    Ok(JsonResponse(items::get(&state.db, id).await?.into()))
 }
 
 /// Create an item
@@ -166,8 +166,8 @@ async fn replace(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
-) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
+) -> Result<JsonResponse<ItemBody>, AppError> {
+    Ok(JsonResponse(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
 }
 
 /// Update an item
@@ -192,8 +192,10 @@ async fn update(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ItemInput>,
-) -> Result<Json<ItemBody>, AppError> {
-    Ok(Json(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into()))
+) -> Result<JsonResponse<ItemBody>, AppError> {
+    Ok(JsonResponse(
+        items::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
+    ))
 }
 
 /// Delete an item

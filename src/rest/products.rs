@@ -1,7 +1,7 @@
 //! `/api/products`. A product shows only its factory's id and name; the
 //! full factory is `GET /api/factories/{id}`.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -136,8 +136,8 @@ async fn list(
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::get_summary(&state.db, id).await?.into()))
+async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ProductBody>, AppError> {
+    Ok(JsonResponse(products::get_summary(&state.db, id).await?.into()))
 }
 
 /// Create a product
@@ -191,8 +191,10 @@ async fn replace(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ProductInput>,
-) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
+) -> Result<JsonResponse<ProductBody>, AppError> {
+    Ok(JsonResponse(
+        products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
+    ))
 }
 
 /// Update a product
@@ -218,8 +220,10 @@ async fn update(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<ProductInput>,
-) -> Result<Json<ProductBody>, AppError> {
-    Ok(Json(products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into()))
+) -> Result<JsonResponse<ProductBody>, AppError> {
+    Ok(JsonResponse(
+        products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
+    ))
 }
 
 /// Delete a product

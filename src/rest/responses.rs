@@ -2,7 +2,7 @@
 //! after a delete, and collections with `next_cursor` and a
 //! `Link: rel="next"` header.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use crate::error::AppError;
 
 /// `201 Created` with a `Location` header.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let mut response = (StatusCode::CREATED, JsonResponse(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -86,7 +86,7 @@ pub fn collection<T: Serialize>(uri: &Uri, page: Page<T>, next_cursor: Option<St
     {
         headers.insert(header::LINK, link);
     }
-    (headers, Json(Collection { data: page.rows, next_cursor })).into_response()
+    (headers, JsonResponse(Collection { data: page.rows, next_cursor })).into_response()
 }
 
 fn next_link(uri: &Uri, cursor: &str) -> Option<HeaderValue> {

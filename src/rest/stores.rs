@@ -1,6 +1,6 @@
 //! `/api/stores`.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -127,9 +127,9 @@ async fn list(
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<Json<StoreDetail>, AppError> {
+async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<StoreDetail>, AppError> {
     let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
-    Ok(Json(detail(store, items)))
+    Ok(JsonResponse(detail(store, items)))
 }
 
 /// Create a store
@@ -182,7 +182,7 @@ async fn replace(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<StoreInput>,
-) -> Result<Json<StoreDetail>, AppError> {
+) -> Result<JsonResponse<StoreDetail>, AppError> {
     write(state, caller, id, input, WriteMode::Full).await
 }
 
@@ -209,7 +209,7 @@ async fn update(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<StoreInput>,
-) -> Result<Json<StoreDetail>, AppError> {
+) -> Result<JsonResponse<StoreDetail>, AppError> {
     write(state, caller, id, input, WriteMode::Partial).await
 }
 
@@ -219,10 +219,10 @@ async fn write(
     id: i32,
     input: StoreInput,
     mode: WriteMode,
-) -> Result<Json<StoreDetail>, AppError> {
+) -> Result<JsonResponse<StoreDetail>, AppError> {
     stores::update(&state.db, caller.viewer(), id, input.into(), mode).await?;
     let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
-    Ok(Json(detail(store, items)))
+    Ok(JsonResponse(detail(store, items)))
 }
 
 /// Delete a store

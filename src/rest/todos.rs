@@ -1,6 +1,6 @@
 //! `/api/todos`: the caller's own todos.
 
-use crate::json::Json;
+use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -118,8 +118,12 @@ async fn list(
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<TodoBody>, AppError> {
-    Ok(Json(todos::get(&state.db, caller.viewer(), id).await?.into()))
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<JsonResponse<TodoBody>, AppError> {
+    Ok(JsonResponse(todos::get(&state.db, caller.viewer(), id).await?.into()))
 }
 
 /// Create a todo
@@ -169,8 +173,8 @@ async fn update(
     caller: Caller,
     Id(id): Id,
     JsonBody(input): JsonBody<TodoInput>,
-) -> Result<Json<TodoBody>, AppError> {
-    Ok(Json(todos::update(&state, caller.viewer(), id, input.into()).await?.into()))
+) -> Result<JsonResponse<TodoBody>, AppError> {
+    Ok(JsonResponse(todos::update(&state, caller.viewer(), id, input.into()).await?.into()))
 }
 
 /// Delete one of your todos

@@ -80,6 +80,14 @@ impl KnownDocument {
     }
 }
 
+/// The operation `request` runs, when its document parses and its
+/// `operationName` (or the document having one operation) settles which.
+pub fn operation_of(request: &mut Request) -> Option<&OperationDefinition> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    selected_operation(document, name.as_deref())
+}
+
 /// The operation a request runs, when the document and the name settle it
 /// (otherwise the full path reports the problem).
 fn selected_operation<'a>(

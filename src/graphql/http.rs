@@ -193,13 +193,9 @@ fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
 /// Whether the operation selects only `__schema`, `__type` or `__typename`
 /// at its root (GraphiQL's introspection query).
 fn is_introspection_only(request: &mut async_graphql::Request) -> bool {
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return false };
-    let mut selected =
-        document.operations.iter().flat_map(|op| is_selected(op.0, &operation_name).then_some(op));
-    let (Some((_, operation)), None) = (selected.next(), selected.next()) else { return false };
-    operation.node.ty == OperationType::Query
-        && operation.node.selection_set.node.items.iter().all(|item| match &item.node {
+    let Some(operation) = super::documents::operation_of(request) else { return false };
+    operation.ty == OperationType::Query
+        && operation.selection_set.node.items.iter().all(|item| match &item.node {
             Selection::Field(field) => field.node.name.node.starts_with("__"),
             _ => false,
         })

@@ -518,17 +518,7 @@ fn error_response(error: AppError) -> async_graphql::Response {
 
 /// The type of the operation a request runs, when its document parses.
 fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
-    let wanted = request.operation_name.clone();
-    let document = request.parsed_query().ok()?;
-    let mut operations = document.operations.iter().filter(|(name, _)| match (&wanted, name) {
-        (Some(wanted), Some(name)) => wanted == name.as_str(),
-        (Some(_), None) => false,
-        (None, _) => true,
-    });
-    match (operations.next(), operations.next()) {
-        (Some((_, operation)), None) => Some(operation.node.ty),
-        _ => None,
-    }
+    super::documents::operation_of(request).map(|operation| operation.ty)
 }
 
 #[cfg(test)]

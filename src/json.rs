@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// Room reserved before serializing: most single-resource bodies fit
 /// (a product is about 250 bytes, a store with 20 items about 1 KB), and
@@ -61,6 +61,6 @@ mod tests {
         let not_json = std::collections::HashMap::from([((1, 2), "a map with tuple keys")]);
         let response = JsonResponse(not_json).into_response();
         assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(response.headers()[header::CONTENT_TYPE], crate::error::PROBLEM_JSON);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], crate::http::problem::PROBLEM_JSON);
     }
 }

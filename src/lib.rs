@@ -13,7 +13,6 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;

@@ -30,8 +30,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::viewer::bearer_token;
 use crate::config::{Config, CorsOrigins, Environment};
+use crate::domain::error::AppError;
 use crate::domain::health;
-use crate::error::{AppError, PROBLEM_JSON};
+use crate::http::problem::PROBLEM_JSON;
 use crate::json::JsonResponse;
 use crate::state::AppState;
 
@@ -55,7 +56,7 @@ async fn healthz() -> JsonResponse<serde_json::Value> {
 /// Readiness: 200 when every check passes, else 503 with `Retry-After`;
 /// the body names each check either way.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let readiness = health::readiness(&state.db, state.blocklist.as_ref()).await;
+    let readiness = health::readiness(&state).await;
     let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({
         "status": if readiness.ready { "ready" } else { "unavailable" },

@@ -28,7 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, Ref, RefOr, Schema};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToResponse, ToSchema};
 
-use crate::error::PROBLEM_JSON;
+use crate::http::problem::PROBLEM_JSON;
 
 /// The security scheme of access tokens (from login or refresh).
 pub const BEARER: &str = "bearer";
@@ -84,7 +84,7 @@ there is a next page.
         (name = "todos", description = "The caller's own todos"),
     ),
     components(
-        schemas(crate::error::Problem, crate::error::FieldError, crate::rest::inputs::StatusName),
+        schemas(crate::http::problem::Problem, crate::http::problem::FieldErrorSchema, crate::rest::inputs::StatusName),
         responses(
             BadRequest,
             Unauthorized,
@@ -103,7 +103,7 @@ there is a next page.
 struct ApiDoc;
 
 /// The request id is added to problem bodies by a middleware
-/// (`crate::observability`), not by [`crate::error::Problem`] itself.
+/// (`crate::observability`), not by [`crate::http::problem::Problem`] itself.
 struct ProblemRequestId;
 
 impl Modify for ProblemRequestId {
@@ -597,41 +597,50 @@ response_set!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{AppError, FieldError};
+    use crate::domain::error::{AppError, FieldError};
+    use crate::http::problem::HttpError;
 
-    /// One error of each kind; the `match` stops compiling when a variant
+    /// One error of each kind; the `match`es stop compiling when a variant
     /// is added, so the list (and `PROBLEM_CODES`) cannot fall behind.
-    fn one_of_each() -> Vec<AppError> {
-        let all = vec![
+    fn one_of_each() -> Vec<HttpError> {
+        let domain = vec![
             AppError::BadRequest(String::new()),
             AppError::login_required(),
             AppError::FreshTokenRequired,
             AppError::Forbidden(String::new()),
             AppError::NotFound(String::new()),
-            AppError::MethodNotAllowed { allow: String::new() },
             AppError::Conflict(String::new()),
-            AppError::PayloadTooLarge,
-            AppError::UnsupportedMediaType(String::new()),
             AppError::Validation(vec![FieldError::new("a", "b")]),
             AppError::RateLimited { retry_after_secs: 1 },
             AppError::ServiceUnavailable { retry_after_secs: 1 },
             AppError::internal(anyhow::anyhow!("x")),
         ];
-        for error in &all {
+        for error in &domain {
             match error {
                 AppError::BadRequest(_)
                 | AppError::Unauthenticated { .. }
                 | AppError::FreshTokenRequired
                 | AppError::Forbidden(_)
                 | AppError::NotFound(_)
-                | AppError::MethodNotAllowed { .. }
                 | AppError::Conflict(_)
-                | AppError::PayloadTooLarge
-                | AppError::UnsupportedMediaType(_)
                 | AppError::Validation(_)
                 | AppError::RateLimited { .. }
                 | AppError::ServiceUnavailable { .. }
                 | AppError::Internal(_) => {}
+            }
+        }
+        let mut all: Vec<HttpError> = domain.into_iter().map(HttpError::from).collect();
+        all.extend([
+            HttpError::MethodNotAllowed { allow: String::new() },
+            HttpError::PayloadTooLarge,
+            HttpError::UnsupportedMediaType(String::new()),
+        ]);
+        for error in &all {
+            match error {
+                HttpError::App(_)
+                | HttpError::MethodNotAllowed { .. }
+                | HttpError::PayloadTooLarge
+                | HttpError::UnsupportedMediaType(_) => {}
             }
         }
         all
@@ -639,7 +648,7 @@ mod tests {
 
     #[test]
     fn every_error_code_is_documented() {
-        let mut codes: Vec<&str> = one_of_each().iter().map(AppError::code).collect();
+        let mut codes: Vec<&str> = one_of_each().iter().map(HttpError::code).collect();
         let mut documented = PROBLEM_CODES.to_vec();
         codes.sort_unstable();
         documented.sort_unstable();

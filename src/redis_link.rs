@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// How long a Redis command may take before the request fails with 503.
 const TIMEOUT: Duration = Duration::from_millis(1000);

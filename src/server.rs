@@ -23,7 +23,7 @@ use tower::Service;
 
 use crate::auth::DatabaseBlocklist;
 use crate::config::{Config, redact_url};
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::state::AppState;
 use crate::{app, db};
 

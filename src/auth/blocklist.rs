@@ -13,9 +13,9 @@ use redis::AsyncCommands;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::domain::error::AppError;
 use crate::domain::revocations::{self, SessionCheck};
 use crate::domain::users;
-use crate::error::AppError;
 use crate::redis_link::LazyRedis;
 
 #[async_trait]

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 pub const ISSUER: &str = "storegate";
 pub const AUDIENCE: &str = "storegate-api";

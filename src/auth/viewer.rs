@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
 use super::tokens::{Claims, TokenKind};
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 pub const FACTORIES: usize = 20;
 pub const PRODUCTS: usize = 2_000;

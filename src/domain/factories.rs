@@ -7,18 +7,19 @@ use std::sync::LazyLock;
 use entity::factory::{self, Certifications};
 use entity::product;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, SelectModel, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, SelectModel,
+    SqlErr,
 };
 use validator::{Validate, ValidationError};
 
 use crate::auth::Viewer;
+use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_admin;
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
-use crate::error::AppError;
+use crate::state::AppState;
 
 /// A factory write (POST/PUT: every required field; PATCH: the fields present).
 #[derive(Debug, Clone, Default)]
@@ -74,14 +75,16 @@ fn validate_certifications(list: &[String]) -> Result<(), ValidationError> {
 
 /// # Errors
 /// Database errors.
-pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<factory::Model>, AppError> {
+pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<factory::Model>, AppError> {
+    let db = &state.db;
     let rows = page.apply(factory::Entity::find(), factory::Column::Id).all(db).await?;
     Ok(Page::from_overfetch(rows, page))
 }
 
 /// # Errors
 /// `NotFound` when there is no such factory.
-pub async fn get(db: &DatabaseConnection, id: i32) -> Result<factory::Model, AppError> {
+pub async fn get(state: &AppState, id: i32) -> Result<factory::Model, AppError> {
+    let db = &state.db;
     static BY_ID: LazyLock<CachedStatement> =
         LazyLock::new(|| CachedStatement::new(&factory::Entity::find_by_id(0)));
     BY_ID
@@ -94,7 +97,8 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<factory::Model, App
 ///
 /// # Errors
 /// Database errors.
-pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32, factory::Model>, AppError> {
+pub async fn by_ids(state: &AppState, ids: &[i32]) -> Result<HashMap<i32, factory::Model>, AppError> {
+    let db = &state.db;
     let rows = factory::Entity::find().filter(factory::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|f| (f.id, f)).collect())
 }
@@ -102,10 +106,11 @@ pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32,
 /// # Errors
 /// `Unauthenticated`, `Forbidden` (not an admin), `Validation`.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     input: FactoryInput,
 ) -> Result<factory::Model, AppError> {
+    let db = &state.db;
     require_admin(viewer)?;
     let mut model = validate(input, WriteMode::Full, None)?;
     let now = time::now();
@@ -119,14 +124,15 @@ pub async fn create(
 /// # Errors
 /// `Unauthenticated`, `Forbidden`, `NotFound`, `Validation`.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: FactoryInput,
     mode: WriteMode,
 ) -> Result<factory::Model, AppError> {
+    let db = &state.db;
     require_admin(viewer)?;
-    let current = get(db, id).await?;
+    let current = get(state, id).await?;
     let mut model = validate(input, mode, Some(&current))?;
     model.id = Set(id);
     model.created_at = Set(current.created_at);
@@ -137,9 +143,10 @@ pub async fn update(
 /// # Errors
 /// `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict` while the factory
 /// still has products.
-pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    let db = &state.db;
     require_admin(viewer)?;
-    get(db, id).await?;
+    get(state, id).await?;
     let products = product::Entity::find().filter(product::Column::FactoryId.eq(id)).count(db).await?;
     if products > 0 {
         return Err(still_has_products(id, Some(products)));

@@ -1,10 +1,9 @@
 //! Readiness: is every dependency a request needs there?
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
-use crate::auth::Blocklist;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {
@@ -29,7 +28,8 @@ impl Check {
 
 /// Database reachable, migrations applied, Redis reachable when it holds
 /// the blocklist.
-pub async fn readiness(db: &DatabaseConnection, blocklist: &dyn Blocklist) -> Readiness {
+pub async fn readiness(state: &AppState) -> Readiness {
+    let (db, blocklist) = (&state.db, state.blocklist.as_ref());
     let database = db.ping().await.err().map(|_| "the database does not answer");
     let migrations = match (database, Migrator::get_pending_migrations(db).await) {
         (Some(_), _) => Some("unknown while the database is down"),

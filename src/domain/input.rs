@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use validator::ValidationErrors;
 
-use crate::error::{AppError, FieldError};
+use crate::domain::error::{AppError, FieldError};
 
 /// A field of a create/replace/update input. PATCH changes only the fields
 /// present; `null` clears an optional field and is refused for a required one.

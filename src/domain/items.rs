@@ -12,13 +12,13 @@ use sea_orm::{
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
-use crate::error::AppError;
 use crate::events::{Change, ChangeKind};
 use crate::state::AppState;
 
@@ -48,10 +48,11 @@ struct ValidItem {
 /// # Errors
 /// Database errors.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     store_id: Option<i32>,
     page: PageRequest,
 ) -> Result<Page<item::Model>, AppError> {
+    let db = &state.db;
     let mut select = item::Entity::find();
     if let Some(store_id) = store_id {
         select = select.filter(item::Column::StoreId.eq(store_id));
@@ -62,7 +63,8 @@ pub async fn list(
 
 /// # Errors
 /// `NotFound` when there is no such item.
-pub async fn get(db: &DatabaseConnection, id: i32) -> Result<item::Model, AppError> {
+pub async fn get(state: &AppState, id: i32) -> Result<item::Model, AppError> {
+    let db = &state.db;
     item::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("item", id))
 }
 
@@ -70,7 +72,8 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<item::Model, AppErr
 ///
 /// # Errors
 /// Database errors.
-pub async fn for_store(db: &DatabaseConnection, store_id: i32) -> Result<Vec<item::Model>, AppError> {
+pub async fn for_store(state: &AppState, store_id: i32) -> Result<Vec<item::Model>, AppError> {
+    let db = &state.db;
     static OF_STORE: LazyLock<CachedStatement> = LazyLock::new(|| {
         CachedStatement::new(
             &item::Entity::find().filter(item::Column::StoreId.eq(0)).order_by_asc(item::Column::Id),
@@ -84,9 +87,10 @@ pub async fn for_store(db: &DatabaseConnection, store_id: i32) -> Result<Vec<ite
 /// # Errors
 /// Database errors.
 pub async fn for_stores(
-    db: &DatabaseConnection,
+    state: &AppState,
     store_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<item::Model>>, AppError> {
+    let db = &state.db;
     let rows = item::Entity::find()
         .filter(item::Column::StoreId.is_in(store_ids.iter().copied()))
         .order_by_asc(item::Column::Id)
@@ -137,7 +141,7 @@ pub async fn update(
 ) -> Result<item::Model, AppError> {
     let db = &state.db;
     require_fresh(viewer)?;
-    let current = get(db, id).await?;
+    let current = get(state, id).await?;
     let valid = validate(db, input, mode, Some(&current)).await?;
     let mut model: item::ActiveModel = current.into();
     model.name = Set(valid.name);
@@ -154,7 +158,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
     require_admin(viewer)?;
     // Read first: subscribers are told what was deleted.
-    let existing = get(&state.db, id).await?;
+    let existing = get(state, id).await?;
     let result = item::Entity::delete_by_id(id).exec(&state.db).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("item", id));

@@ -1,7 +1,7 @@
 //! The permission table of docs/API.md §2, in one place.
 
 use crate::auth::Viewer;
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// Any signed-in user.
 ///

@@ -15,13 +15,14 @@ use validator::Validate;
 
 use crate::auth::Viewer;
 use crate::domain::constraints::{self, Unique};
+use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
-use crate::error::AppError;
+use crate::state::AppState;
 
 /// A product write (POST/PUT: every required field; PATCH: the fields present).
 #[derive(Debug, Clone, Default)]
@@ -108,10 +109,11 @@ fn decode_factory(row: &QueryResult) -> Result<Arc<factory::Model>, AppError> {
 /// # Errors
 /// Database errors.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     factory_id: Option<i32>,
     page: PageRequest,
 ) -> Result<Page<ProductRow>, AppError> {
+    let db = &state.db;
     let mut select = product::Entity::find();
     if let Some(factory_id) = factory_id {
         select = select.filter(product::Column::FactoryId.eq(factory_id));
@@ -151,7 +153,8 @@ pub struct ProductSummaryRow {
 ///
 /// # Errors
 /// `NotFound` when there is no such product.
-pub async fn get_summary(db: &DatabaseConnection, id: i32) -> Result<ProductSummaryRow, AppError> {
+pub async fn get_summary(state: &AppState, id: i32) -> Result<ProductSummaryRow, AppError> {
+    let db = &state.db;
     static BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
         CachedStatement::new(
             &product::Entity::find_by_id(0)
@@ -171,7 +174,8 @@ const FACTORY_NAME: &str = "factory_name";
 
 /// # Errors
 /// `NotFound` when there is no such product.
-pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppError> {
+pub async fn get(state: &AppState, id: i32) -> Result<ProductRow, AppError> {
+    let db = &state.db;
     static BY_ID: LazyLock<CachedStatement> =
         LazyLock::new(|| CachedStatement::new(&with_factory_columns(product::Entity::find_by_id(0))));
     let row = BY_ID.row(db, vec![id.into()]).await?.ok_or_else(|| AppError::not_found("product", id))?;
@@ -183,9 +187,10 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ProductRow, AppErro
 /// # Errors
 /// Database errors.
 pub async fn for_factories(
-    db: &DatabaseConnection,
+    state: &AppState,
     factory_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<product::Model>>, AppError> {
+    let db = &state.db;
     let rows = product::Entity::find()
         .filter(product::Column::FactoryId.is_in(factory_ids.iter().copied()))
         .order_by_asc(product::Column::Id)
@@ -203,10 +208,11 @@ pub async fn for_factories(
 /// `Unauthenticated`, `FreshTokenRequired`, `Validation` (including an
 /// unknown `factory_id`), `Conflict` (SKU taken).
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     input: ProductInput,
 ) -> Result<ProductRow, AppError> {
+    let db = &state.db;
     require_fresh(viewer)?;
     let mut model = validate(db, input, WriteMode::Full, None).await?;
     let now = time::now();
@@ -214,7 +220,7 @@ pub async fn create(
     model.updated_at = Set(now);
     let sku = model.sku.clone().unwrap();
     let created = model.insert(db).await.map_err(|e| sku_conflict(e, &sku))?;
-    get(db, created.id).await
+    get(state, created.id).await
 }
 
 /// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
@@ -222,26 +228,28 @@ pub async fn create(
 /// # Errors
 /// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`, `Conflict`.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: ProductInput,
     mode: WriteMode,
 ) -> Result<ProductRow, AppError> {
+    let db = &state.db;
     require_fresh(viewer)?;
-    let current = get(db, id).await?.product;
+    let current = get(state, id).await?.product;
     let mut model = validate(db, input, mode, Some(&current)).await?;
     model.id = Set(id);
     model.created_at = Set(current.created_at);
     model.updated_at = Set(time::now());
     let sku = model.sku.clone().unwrap();
     model.update(db).await.map_err(|e| sku_conflict(e, &sku))?;
-    get(db, id).await
+    get(state, id).await
 }
 
 /// # Errors
 /// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    let db = &state.db;
     require_admin(viewer)?;
     let result = product::Entity::delete_by_id(id).exec(db).await?;
     if result.rows_affected == 0 {

@@ -10,8 +10,8 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use crate::domain::error::AppError;
 use crate::domain::statements::CachedStatement;
-use crate::error::AppError;
 
 /// What an authenticated request must know besides the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

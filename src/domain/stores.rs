@@ -12,12 +12,13 @@ use validator::Validate;
 
 use crate::auth::Viewer;
 use crate::domain::constraints::{self, Unique};
+use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_user};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
-use crate::error::AppError;
+use crate::state::AppState;
 
 /// A store write (POST/PUT: every field; PATCH: the fields present).
 #[derive(Debug, Clone, Default)]
@@ -34,14 +35,16 @@ struct StoreRules {
 
 /// # Errors
 /// Database errors.
-pub async fn list(db: &DatabaseConnection, page: PageRequest) -> Result<Page<store::Model>, AppError> {
+pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<store::Model>, AppError> {
+    let db = &state.db;
     let rows = page.apply(store::Entity::find(), store::Column::Id).all(db).await?;
     Ok(Page::from_overfetch(rows, page))
 }
 
 /// # Errors
 /// `NotFound` when there is no such store.
-pub async fn get(db: &DatabaseConnection, id: i32) -> Result<store::Model, AppError> {
+pub async fn get(state: &AppState, id: i32) -> Result<store::Model, AppError> {
+    let db = &state.db;
     static BY_ID: LazyLock<CachedStatement> =
         LazyLock::new(|| CachedStatement::new(&store::Entity::find_by_id(0)));
     BY_ID
@@ -54,7 +57,8 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<store::Model, AppEr
 ///
 /// # Errors
 /// Database errors.
-pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32, store::Model>, AppError> {
+pub async fn by_ids(state: &AppState, ids: &[i32]) -> Result<HashMap<i32, store::Model>, AppError> {
+    let db = &state.db;
     let rows = store::Entity::find().filter(store::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
@@ -63,10 +67,8 @@ pub async fn by_ids(db: &DatabaseConnection, ids: &[i32]) -> Result<HashMap<i32,
 ///
 /// # Errors
 /// `NotFound` when there is no such store.
-pub async fn get_with_items(
-    db: &DatabaseConnection,
-    id: i32,
-) -> Result<(store::Model, Vec<item::Model>), AppError> {
+pub async fn get_with_items(state: &AppState, id: i32) -> Result<(store::Model, Vec<item::Model>), AppError> {
+    let db = &state.db;
     static WITH_ITEMS: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<item::Model>);
     read_store_joined_with_items(&WITH_ITEMS, db, id).await
 }
@@ -92,9 +94,10 @@ pub struct ItemSummary {
 /// # Errors
 /// `NotFound` when there is no such store.
 pub async fn get_with_item_summaries(
-    db: &DatabaseConnection,
+    state: &AppState,
     id: i32,
 ) -> Result<(store::Model, Vec<ItemSummary>), AppError> {
+    let db = &state.db;
     static WITH_SUMMARIES: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<ItemSummary>);
     read_store_joined_with_items(&WITH_SUMMARIES, db, id).await
 }
@@ -144,10 +147,11 @@ const STORE_PREFIX: &str = "store.";
 /// # Errors
 /// `Unauthenticated`, `Validation`, `Conflict` (name taken).
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     input: StoreInput,
 ) -> Result<store::Model, AppError> {
+    let db = &state.db;
     require_user(viewer)?;
     let name = validated_name(input, WriteMode::Full, None)?;
     let now = time::now();
@@ -166,14 +170,15 @@ pub async fn create(
 /// # Errors
 /// `Unauthenticated`, `NotFound`, `Validation`, `Conflict` (name taken).
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: StoreInput,
     mode: WriteMode,
 ) -> Result<store::Model, AppError> {
+    let db = &state.db;
     require_user(viewer)?;
-    let current = get(db, id).await?;
+    let current = get(state, id).await?;
     let name = validated_name(input, mode, Some(current.name.clone()))?;
     let mut model: store::ActiveModel = current.into();
     model.name_key = Set(name_key(&name));
@@ -186,7 +191,8 @@ pub async fn update(
 ///
 /// # Errors
 /// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+    let db = &state.db;
     require_admin(viewer)?;
     let result = store::Entity::delete_by_id(id).exec(db).await?;
     if result.rows_affected == 0 {

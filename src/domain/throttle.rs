@@ -30,7 +30,7 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 use validator::ValidateEmail;
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::redis_link::LazyRedis;
 
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);

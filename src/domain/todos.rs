@@ -2,20 +2,17 @@
 //! (404, never 403), so ids leak nothing.
 
 use entity::todo::{self, Status};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    SelectModel,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SelectModel};
 use std::sync::LazyLock;
 use validator::Validate;
 
 use crate::auth::Viewer;
+use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_user;
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
-use crate::error::AppError;
 use crate::events::{Change, ChangeKind};
 use crate::state::AppState;
 
@@ -77,11 +74,12 @@ struct TodoRules {
 /// # Errors
 /// `Unauthenticated`, then the parameters' own errors.
 pub async fn list(
-    db: &DatabaseConnection,
+    state: &AppState,
     viewer: Option<&Viewer>,
     status: Result<Option<Status>, AppError>,
     page: Result<PageRequest, AppError>,
 ) -> Result<Page<todo::Model>, AppError> {
+    let db = &state.db;
     let viewer = require_user(viewer)?;
     let (status, page) = (status?, page?);
     let mut select = todo::Entity::find().filter(todo::Column::OwnerId.eq(viewer.user_id));
@@ -94,7 +92,8 @@ pub async fn list(
 
 /// # Errors
 /// `Unauthenticated`; `NotFound` when the todo is missing or someone else's.
-pub async fn get(db: &DatabaseConnection, viewer: Option<&Viewer>, id: i32) -> Result<todo::Model, AppError> {
+pub async fn get(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<todo::Model, AppError> {
+    let db = &state.db;
     static OWN_BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
         CachedStatement::new(&todo::Entity::find_by_id(0).filter(todo::Column::OwnerId.eq(0)))
     });
@@ -143,7 +142,7 @@ pub async fn update(
     id: i32,
     input: TodoInput,
 ) -> Result<todo::Model, AppError> {
-    let current = get(&state.db, viewer, id).await?;
+    let current = get(state, viewer, id).await?;
     let mut errors = FieldErrors::default();
     let title =
         trimmed(errors.required("title", input.title, WriteMode::Partial, Some(current.title.clone())));
@@ -170,7 +169,7 @@ pub async fn update(
 /// `Unauthenticated`, `NotFound` (missing or someone else's).
 pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
     // Read first (owner check included): subscribers are told what went.
-    let existing = get(&state.db, viewer, id).await?;
+    let existing = get(state, viewer, id).await?;
     let result = todo::Entity::delete_many()
         .filter(todo::Column::Id.eq(id))
         .filter(todo::Column::OwnerId.eq(existing.owner_id))

@@ -14,11 +14,11 @@ use std::net::IpAddr;
 use crate::auth::tokens::{IssuedToken, TokenKind};
 use crate::auth::{Role, Viewer, password};
 use crate::domain::constraints::{self, Unique};
+use crate::domain::error::AppError;
 use crate::domain::input::FieldErrors;
 use crate::domain::permissions::require_user;
 use crate::domain::statements::CachedStatement;
 use crate::domain::throttle;
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// An email and a password: sign-up and login take the same body.
@@ -220,7 +220,8 @@ fn timestamp(seconds: i64) -> chrono::DateTime<Utc> {
 ///
 /// # Errors
 /// `Unauthenticated` for anonymous callers.
-pub async fn me(db: &DatabaseConnection, viewer: Option<&Viewer>) -> Result<User, AppError> {
+pub async fn me(state: &AppState, viewer: Option<&Viewer>) -> Result<User, AppError> {
+    let db = &state.db;
     let viewer = require_user(viewer)?;
     user::Entity::find_by_id(viewer.user_id)
         .one(db)

@@ -4,8 +4,8 @@ use async_graphql::OutputType;
 use async_graphql::connection::{Connection, Edge};
 
 use crate::domain::Page;
+use crate::domain::error::AppError;
 use crate::domain::pagination::{GRAPHQL_PARAMS, PageRequest, encode_cursor};
-use crate::error::AppError;
 
 pub type Relay<T> = Connection<String, T>;
 

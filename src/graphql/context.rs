@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, MaybeUndefined};
 
 use crate::auth::Viewer;
 use crate::domain::Patch;
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::state::AppState;
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

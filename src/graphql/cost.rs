@@ -38,7 +38,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult};
 
 use super::AppSchema;
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// The most a document may cost: an answer of at most 10,000 fields.
 ///

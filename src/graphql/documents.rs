@@ -34,7 +34,7 @@ use async_graphql::{ErrorExtensions, Request, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// Distinct documents kept; the least recently used goes first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(128).expect("non-zero");

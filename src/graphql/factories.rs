@@ -74,7 +74,7 @@ impl Factory {
         // Operations over the websocket may come without per-request loaders.
         let products = match ctx.data_opt::<Loaders>().map(Loaders::get::<ProductsByFactory>) {
             Some(loader) => loader.load_one(self.0.id).await?.unwrap_or_default(),
-            None => crate::domain::products::for_factories(&state(ctx).db, &[self.0.id])
+            None => crate::domain::products::for_factories(state(ctx), &[self.0.id])
                 .await?
                 .remove(&self.0.id)
                 .unwrap_or_default(),
@@ -131,7 +131,7 @@ impl FactoryQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Relay<Factory>> {
         let request = page_request(first, after)?;
-        let page = factories::list(&state(ctx).db, request).await?;
+        let page = factories::list(state(ctx), request).await?;
         if wants(ctx, "products") {
             prime::<ProductsByFactory>(ctx, page.rows.iter().map(|f| f.id)).await?;
         }
@@ -139,7 +139,7 @@ impl FactoryQuery {
     }
 
     async fn factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Factory>> {
-        let found = row_or_null(&id, |id| factories::get(&state(ctx).db, id)).await?;
+        let found = row_or_null(&id, |id| factories::get(state(ctx), id)).await?;
         Ok(found.map(|f| Factory(Arc::new(f))))
     }
 }
@@ -166,7 +166,7 @@ impl FactoryMutation {
             capacity_per_month: Patch::from_option(input.capacity_per_month),
             certifications: Patch::from_option(input.certifications),
         };
-        Ok(Factory(Arc::new(factories::create(&state(ctx).db, viewer(ctx), input).await?)))
+        Ok(Factory(Arc::new(factories::create(state(ctx), viewer(ctx), input).await?)))
     }
 
     /// Changes the fields given (`null` clears an optional one); admins only.
@@ -189,14 +189,14 @@ impl FactoryMutation {
             certifications: patch(input.certifications),
         };
         Ok(Factory(Arc::new(
-            factories::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?,
+            factories::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?,
         )))
     }
 
     /// Admins only; refused with `CONFLICT` while the factory has products.
     async fn delete_factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "factory")?;
-        factories::delete(&state(ctx).db, viewer(ctx), id).await?;
+        factories::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }
 }

@@ -11,7 +11,7 @@ use axum::extract::Path as UrlPath;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// (file name, media type, CDN fallback)
 const FILES: [(&str, &str, &str); 5] = [

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::{OperationType, Selection};
-use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, ParseRequestError, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
 use axum::extract::State;
@@ -16,8 +16,9 @@ use axum::routing::get;
 use super::documents::{DocumentCache, KnownDocument, PersistedQueryError};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
 use crate::auth::{Viewer, authenticate};
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::http::ClientAddr;
+use crate::http::problem::HttpError;
 use crate::json::JsonResponse;
 use crate::state::AppState;
 
@@ -116,7 +117,7 @@ async fn execute(
         .map(|request| state.documents.resolve_persisted(request).map(|()| state.documents.prime(request)))
         .collect();
     if method == Method::GET && has_mutation(&mut batch) {
-        let mut response = error_response(AppError::MethodNotAllowed { allow: "POST".into() });
+        let mut response = error_response(HttpError::MethodNotAllowed { allow: "POST".into() });
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response.with_media(media);
     }
@@ -165,7 +166,7 @@ async fn run(
         if introspection { "introspection" } else { "operation" },
         if skip_rules { "skipped" } else { "checked" },
     );
-    let request = loaders::install(request.data(viewer).data(client), &state.app.db);
+    let request = loaders::install(request.data(viewer).data(client), &state.app);
     let response = super::cost::execute(schema, &state.schemas.costed, request).await;
     if let Some(known) = known
         && !introspection
@@ -264,15 +265,16 @@ impl WithMedia for Response {
 
 /// A GraphQL-shaped error body with the HTTP status of the error (401 for
 /// a refused token, 503 when a dependency is down, ...).
-pub fn error_response(error: AppError) -> Response {
+pub fn error_response(error: impl Into<HttpError>) -> Response {
+    let error = error.into();
     let status = error.status();
-    let challenge = match &error {
-        AppError::Unauthenticated { token_refused: true, .. } => Some(r#"Bearer error="invalid_token""#),
-        AppError::Unauthenticated { .. } => Some("Bearer"),
-        _ => None,
-    };
+    let challenge = error.challenge();
     let retry_after = error.retry_after();
-    let body = serde_json::json!({ "errors": [server_error(error.into())] });
+    let error = match error {
+        HttpError::App(error) => error.into(),
+        other => async_graphql::Error::new(other.detail()).extend_with(|_, e| e.set("code", other.code())),
+    };
+    let body = serde_json::json!({ "errors": [server_error(error)] });
     let mut response = (status, JsonResponse(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
     if let Some(challenge) = challenge {
@@ -299,28 +301,28 @@ impl From<ParseRequestError> for TransportError {
 }
 
 impl TransportError {
-    fn into_app_error(self) -> AppError {
+    fn into_http_error(self) -> HttpError {
         match self.0 {
-            ParseRequestError::PayloadTooLarge => AppError::PayloadTooLarge,
+            ParseRequestError::PayloadTooLarge => HttpError::PayloadTooLarge,
             // A streamed body cut off by the body-limit layer arrives as an
             // I/O error carrying http-body's `LengthLimitError` text.
             ParseRequestError::Io(ref io) if io.to_string().contains("length limit exceeded") => {
-                AppError::PayloadTooLarge
+                HttpError::PayloadTooLarge
             }
             ParseRequestError::UnsupportedBatch => {
-                AppError::BadRequest("batches are not supported here".into())
+                AppError::BadRequest("batches are not supported here".into()).into()
             }
-            other => AppError::BadRequest(format!("not a GraphQL request: {other}")),
+            other => AppError::BadRequest(format!("not a GraphQL request: {other}")).into(),
         }
     }
 
     fn with_media(self, media: MediaType) -> Response {
-        error_response(self.into_app_error()).with_media(media)
+        error_response(self.into_http_error()).with_media(media)
     }
 }
 
 impl IntoResponse for TransportError {
     fn into_response(self) -> Response {
-        error_response(self.into_app_error())
+        error_response(self.into_http_error())
     }
 }

@@ -9,11 +9,11 @@ use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, 
 use super::loaders::{Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use super::stores::Store;
+use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
 use crate::domain::stores::ItemSummary;
 use crate::domain::{Money, Patch};
-use crate::error::AppError;
 
 pub struct Item {
     id: i32,
@@ -54,7 +54,7 @@ impl Item {
     /// the answer right (once per item), not a path that runs.
     async fn timestamps(&self, ctx: &Context<'_>) -> async_graphql::Result<Timestamps> {
         let read = || async {
-            let row = items::get(&state(ctx).db, self.id).await?;
+            let row = items::get(state(ctx), self.id).await?;
             Ok::<_, AppError>(Timestamps { created_at: row.created_at, updated_at: row.updated_at })
         };
         Ok(*self.timestamps.get_or_try_init(read).await?)
@@ -91,7 +91,7 @@ impl Item {
                 .await?
                 .map(Store::new)
                 .ok_or_else(|| AppError::not_found("store", store_id).into()),
-            None => Ok(Store::new(crate::domain::stores::get(&state(ctx).db, store_id).await?)),
+            None => Ok(Store::new(crate::domain::stores::get(state(ctx), store_id).await?)),
         }
     }
 
@@ -135,7 +135,7 @@ impl ItemQuery {
         let request = page_request(first, after)?;
         // A store id that cannot exist filters down to nothing.
         let store_id = store_id.as_ref().map(reference_id);
-        let page = items::list(&state(ctx).db, store_id, request).await?;
+        let page = items::list(state(ctx), store_id, request).await?;
         if wants(ctx, "store") {
             prime::<StoreById>(ctx, page.rows.iter().map(|i| i.store_id)).await?;
         }
@@ -143,7 +143,7 @@ impl ItemQuery {
     }
 
     async fn item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Item>> {
-        Ok(row_or_null(&id, |id| items::get(&state(ctx).db, id)).await?.map(Item::new))
+        Ok(row_or_null(&id, |id| items::get(state(ctx), id)).await?.map(Item::new))
     }
 }
 

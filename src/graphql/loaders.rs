@@ -18,11 +18,11 @@ use std::sync::OnceLock;
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{factory, item, product, store};
-use sea_orm::DatabaseConnection;
 
 use crate::domain;
+use crate::state::AppState;
 
-pub struct StoreById(pub DatabaseConnection);
+pub struct StoreById(pub AppState);
 
 impl Loader<i32> for StoreById {
     type Value = store::Model;
@@ -33,7 +33,7 @@ impl Loader<i32> for StoreById {
     }
 }
 
-pub struct ItemsByStore(pub DatabaseConnection);
+pub struct ItemsByStore(pub AppState);
 
 impl Loader<i32> for ItemsByStore {
     type Value = Vec<item::Model>;
@@ -53,7 +53,7 @@ fn cached<L>(loader: L) -> Cached<L> {
 
 /// One GraphQL request's loaders, each built when first asked for.
 pub struct Loaders {
-    db: DatabaseConnection,
+    state: AppState,
     store_by_id: OnceLock<Cached<StoreById>>,
     items_by_store: OnceLock<Cached<ItemsByStore>>,
     factory_by_id: OnceLock<Cached<FactoryById>>,
@@ -63,21 +63,21 @@ pub struct Loaders {
 impl Loaders {
     /// The request's loader of kind `L`.
     pub fn get<L: RequestLoader>(&self) -> &Cached<L> {
-        L::slot(self).get_or_init(|| cached(L::new(self.db.clone())))
+        L::slot(self).get_or_init(|| cached(L::new(self.state.clone())))
     }
 }
 
 /// A loader kind a request may ask [`Loaders`] for.
 pub trait RequestLoader: Loader<i32> + Sized {
-    fn new(db: DatabaseConnection) -> Self;
+    fn new(state: AppState) -> Self;
     fn slot(loaders: &Loaders) -> &OnceLock<Cached<Self>>;
 }
 
 macro_rules! request_loader {
     ($loader:ident, $slot:ident) => {
         impl RequestLoader for $loader {
-            fn new(db: DatabaseConnection) -> Self {
-                Self(db)
+            fn new(state: AppState) -> Self {
+                Self(state)
             }
 
             fn slot(loaders: &Loaders) -> &OnceLock<Cached<Self>> {
@@ -93,9 +93,9 @@ request_loader!(FactoryById, factory_by_id);
 request_loader!(ProductsByFactory, products_by_factory);
 
 /// Gives one GraphQL request a fresh, empty set of loaders.
-pub fn install(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
+pub fn install(request: async_graphql::Request, state: &AppState) -> async_graphql::Request {
     request.data(Loaders {
-        db: db.clone(),
+        state: state.clone(),
         store_by_id: OnceLock::new(),
         items_by_store: OnceLock::new(),
         factory_by_id: OnceLock::new(),
@@ -123,7 +123,7 @@ pub async fn prime<L: RequestLoader<Error = async_graphql::Error>>(
     Ok(())
 }
 
-pub struct FactoryById(pub DatabaseConnection);
+pub struct FactoryById(pub AppState);
 
 impl Loader<i32> for FactoryById {
     type Value = factory::Model;
@@ -134,7 +134,7 @@ impl Loader<i32> for FactoryById {
     }
 }
 
-pub struct ProductsByFactory(pub DatabaseConnection);
+pub struct ProductsByFactory(pub AppState);
 
 impl Loader<i32> for ProductsByFactory {
     type Value = Vec<product::Model>;

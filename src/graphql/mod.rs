@@ -5,6 +5,7 @@ pub mod connection;
 pub mod context;
 pub mod cost;
 pub mod documents;
+pub mod error;
 pub mod factories;
 pub mod graphiql;
 pub mod http;

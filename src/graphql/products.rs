@@ -10,10 +10,10 @@ use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, 
 use super::factories::Factory;
 use super::loaders::{FactoryById, Loaders};
 use super::scalars::DateTime;
+use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductInput, ProductRow};
 use crate::domain::{Money, Patch};
-use crate::error::AppError;
 
 pub struct Product {
     row: product::Model,
@@ -67,7 +67,7 @@ impl Product {
         // Operations over the websocket may come without per-request loaders.
         let found = match ctx.data_opt::<Loaders>().map(Loaders::get::<FactoryById>) {
             Some(loader) => loader.load_one(self.row.factory_id).await?,
-            None => Some(crate::domain::factories::get(&state(ctx).db, self.row.factory_id).await?),
+            None => Some(crate::domain::factories::get(state(ctx), self.row.factory_id).await?),
         };
         found
             .map(|found| Factory(Arc::new(found)))
@@ -120,12 +120,12 @@ impl ProductQuery {
         let factory_id = factory_id.as_ref().map(reference_id);
         // The page's join already read every factory (each once, shared by
         // its products): `factory` costs no query, no loader and no wait.
-        let page = products::list(&state(ctx).db, factory_id, request).await?;
+        let page = products::list(state(ctx), factory_id, request).await?;
         Ok(relay(request, page, |row| row.product.id, Product::joined))
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
-        Ok(row_or_null(&id, |id| products::get(&state(ctx).db, id)).await?.map(Product::joined))
+        Ok(row_or_null(&id, |id| products::get(state(ctx), id)).await?.map(Product::joined))
     }
 }
 
@@ -147,7 +147,7 @@ impl ProductMutation {
             price: Patch::Value(input.price),
             factory_id: patch_id(MaybeUndefined::Value(input.factory_id)),
         };
-        Ok(Product::joined(products::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Product::joined(products::create(state(ctx), viewer(ctx), input).await?))
     }
 
     /// Changes the fields given (`null` clears `description`); needs a fresh token.
@@ -165,15 +165,13 @@ impl ProductMutation {
             price: patch(input.price),
             factory_id: patch_id(input.factory_id),
         };
-        Ok(Product::joined(
-            products::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?,
-        ))
+        Ok(Product::joined(products::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Admins only.
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "product")?;
-        products::delete(&state(ctx).db, viewer(ctx), id).await?;
+        products::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }
 }

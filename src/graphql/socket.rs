@@ -47,7 +47,7 @@ use crate::BODY_LIMIT_BYTES;
 use crate::auth::tokens::LEEWAY_SECS;
 use crate::auth::viewer::{bearer_token, verified_viewer};
 use crate::auth::{TokenKind, Viewer};
-use crate::error::AppError;
+use crate::domain::error::AppError;
 use crate::http::ClientAddr;
 use crate::state::AppState;
 
@@ -362,7 +362,7 @@ impl Session {
         let results = if subscription {
             self.schema.execute_stream(request).map(Some).boxed()
         } else {
-            let request = loaders::install(request, &self.app.db);
+            let request = loaders::install(request, &self.app);
             let (schema, limit) = (self.schema.clone(), self.app.config.request_timeout);
             stream::once(async move {
                 tokio::time::timeout(limit, schema.execute(request))

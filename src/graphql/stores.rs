@@ -64,7 +64,7 @@ impl Store {
         }
         let items = match ctx.data_opt::<Loaders>().map(Loaders::get::<ItemsByStore>) {
             Some(loader) => loader.load_one(self.row.id).await?.unwrap_or_default(),
-            None => crate::domain::items::for_store(&state(ctx).db, self.row.id).await?,
+            None => crate::domain::items::for_store(state(ctx), self.row.id).await?,
         };
         Ok(items.into_iter().take(first).map(Item::new).collect())
     }
@@ -108,7 +108,7 @@ impl StoreQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Relay<Store>> {
         let request = page_request(first, after)?;
-        let page = stores::list(&state(ctx).db, request).await?;
+        let page = stores::list(state(ctx), request).await?;
         if wants(ctx, "items") {
             prime::<ItemsByStore>(ctx, page.rows.iter().map(|s| s.id)).await?;
             // `items { store }` comes back to these very stores: no query.
@@ -121,19 +121,19 @@ impl StoreQuery {
     }
 
     async fn store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Store>> {
-        let db = &state(ctx).db;
+        let state = state(ctx);
         // With its items, the store and the items come in one statement,
         // which reads only the items' columns the query can show.
         let items = ctx.look_ahead().field("items");
         row_or_null(&id, |id| async move {
             if !items.exists() {
-                stores::get(db, id).await.map(Store::new)
+                stores::get(state, id).await.map(Store::new)
             } else if SUMMARY_LESS_FIELDS.iter().any(|field| items.field(field).exists()) {
-                stores::get_with_items(db, id)
+                stores::get_with_items(state, id)
                     .await
                     .map(|(row, items)| Store { row, items: Some(JoinedItems::Full(items)) })
             } else {
-                stores::get_with_item_summaries(db, id)
+                stores::get_with_item_summaries(state, id)
                     .await
                     .map(|(row, items)| Store { row, items: Some(JoinedItems::Summaries(items)) })
             }
@@ -149,7 +149,7 @@ pub struct StoreMutation;
 impl StoreMutation {
     async fn create_store(&self, ctx: &Context<'_>, input: CreateStoreInput) -> async_graphql::Result<Store> {
         let input = StoreInput { name: Patch::Value(input.name) };
-        Ok(Store::new(stores::create(&state(ctx).db, viewer(ctx), input).await?))
+        Ok(Store::new(stores::create(state(ctx), viewer(ctx), input).await?))
     }
 
     /// Changes the fields given; omitted fields keep their values.
@@ -161,13 +161,13 @@ impl StoreMutation {
     ) -> async_graphql::Result<Store> {
         let id = row_id(&id, "store")?;
         let input = StoreInput { name: patch(input.name) };
-        Ok(Store::new(stores::update(&state(ctx).db, viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Store::new(stores::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
     }
 
     /// Deletes a store and its items (admins only).
     async fn delete_store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "store")?;
-        stores::delete(&state(ctx).db, viewer(ctx), id).await?;
+        stores::delete(state(ctx), viewer(ctx), id).await?;
         Ok(true)
     }
 }

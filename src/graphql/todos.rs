@@ -88,13 +88,13 @@ impl TodoQuery {
         // `list` succeeds only with a valid request, so this is that request.
         let checked = request.as_ref().ok().copied().unwrap_or_default();
         let status = status.map(|s| StatusName::from(s).into());
-        let page = todos::list(&state(ctx).db, viewer(ctx), Ok(status), request).await?;
+        let page = todos::list(state(ctx), viewer(ctx), Ok(status), request).await?;
         Ok(relay(checked, page, |t| t.id, Todo))
     }
 
     /// One of the caller's todos; null when missing or someone else's.
     async fn todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Todo>> {
-        Ok(row_or_null(&id, |id| todos::get(&state(ctx).db, viewer(ctx), id)).await?.map(Todo))
+        Ok(row_or_null(&id, |id| todos::get(state(ctx), viewer(ctx), id)).await?.map(Todo))
     }
 }
 

@@ -46,7 +46,7 @@ impl UserQuery {
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         match viewer(ctx) {
             None => Ok(None),
-            Some(v) => Ok(Some(users::me(&state(ctx).db, Some(v)).await?.into())),
+            Some(v) => Ok(Some(users::me(state(ctx), Some(v)).await?.into())),
         }
     }
 }

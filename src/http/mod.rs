@@ -4,6 +4,7 @@
 //! use it without using each other.
 
 pub mod client_addr;
+pub mod problem;
 pub mod problems;
 
 pub use client_addr::{ClientAddr, ClientAddrLayer};

@@ -5,7 +5,8 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
+use crate::http::problem::HttpError;
 
 /// Fallback for paths no route matches.
 pub async fn not_found() -> AppError {
@@ -20,22 +21,13 @@ pub fn bare_error_as_problem(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || has_json_body(&response) {
         return response;
     }
-    let error = match status {
-        StatusCode::BAD_REQUEST => AppError::BadRequest("the request is malformed".into()),
-        StatusCode::NOT_FOUND => AppError::NotFound("no such route".into()),
-        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed { allow: allow_of(&response) },
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+    let error: HttpError = match status {
+        StatusCode::METHOD_NOT_ALLOWED => HttpError::MethodNotAllowed { allow: allow_of(&response) },
+        StatusCode::PAYLOAD_TOO_LARGE => HttpError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            AppError::UnsupportedMediaType("the request body must be application/json".into())
+            HttpError::UnsupportedMediaType("the request body must be application/json".into())
         }
-        StatusCode::UNPROCESSABLE_ENTITY => AppError::Validation(Vec::new()),
-        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-            AppError::ServiceUnavailable { retry_after_secs: 1 }
-        }
-        _ if status.is_client_error() => AppError::BadRequest(
-            status.canonical_reason().unwrap_or("the request was refused").to_lowercase(),
-        ),
-        _ => AppError::internal(anyhow::anyhow!("bare {status} response from a layer")),
+        other => app_error_for(other).into(),
     };
     let mut problem = error.into_response();
     for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
@@ -44,6 +36,22 @@ pub fn bare_error_as_problem(response: Response) -> Response {
         }
     }
     problem
+}
+
+/// The domain error whose rendering stands for a bare `status`.
+fn app_error_for(status: StatusCode) -> AppError {
+    match status {
+        StatusCode::BAD_REQUEST => AppError::BadRequest("the request is malformed".into()),
+        StatusCode::NOT_FOUND => AppError::NotFound("no such route".into()),
+        StatusCode::UNPROCESSABLE_ENTITY => AppError::Validation(Vec::new()),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            AppError::ServiceUnavailable { retry_after_secs: 1 }
+        }
+        _ if status.is_client_error() => AppError::BadRequest(
+            status.canonical_reason().unwrap_or("the request was refused").to_lowercase(),
+        ),
+        _ => AppError::internal(anyhow::anyhow!("bare {status} response from a layer")),
+    }
 }
 
 fn has_json_body(response: &Response) -> bool {

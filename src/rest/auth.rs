@@ -14,10 +14,11 @@ use super::extract::{Caller, JsonBody};
 use super::inputs::Credentials;
 use super::responses::created;
 use crate::auth::viewer::bearer_token;
+use crate::domain::error::AppError;
 use crate::domain::time;
 use crate::domain::users::{self, User};
-use crate::error::AppError;
 use crate::http::ClientAddr;
+use crate::http::problem::HttpError;
 use crate::openapi::{BodyErrors, CommonErrors, Conflict, TooManyRequests};
 use crate::state::AppState;
 
@@ -240,7 +241,7 @@ async fn logout(
     State(state): State<AppState>,
     caller: Caller,
     request: Request,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     let has_body = request.headers().contains_key(header::CONTENT_TYPE);
     let body = if has_body {
         JsonBody::<LogoutBody>::from_request(request, &state).await?.0
@@ -264,5 +265,5 @@ async fn logout(
     ),
 )]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<JsonResponse<UserBody>, AppError> {
-    Ok(JsonResponse(users::me(&state.db, caller.viewer()).await?.into()))
+    Ok(JsonResponse(users::me(&state, caller.viewer()).await?.into()))
 }

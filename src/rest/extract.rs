@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Viewer, authenticate};
-use crate::error::{AppError, FieldError};
+use crate::domain::error::{AppError, FieldError};
+use crate::http::problem::HttpError;
 use crate::state::AppState;
 
 /// The caller: `None` when anonymous. A presented token that fails any
@@ -84,23 +85,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let content_type =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !is_json(content_type) {
-            return Err(AppError::UnsupportedMediaType("the request body must be application/json".into()));
+            return Err(HttpError::UnsupportedMediaType("the request body must be application/json".into()));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
+                HttpError::PayloadTooLarge
             } else {
-                AppError::BadRequest("the request body could not be read".into())
+                AppError::BadRequest("the request body could not be read".into()).into()
             }
         })?;
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(AppError::BadRequest("the request body must be a JSON object".into()));
+            return Err(AppError::BadRequest("the request body must be a JSON object".into()).into());
         }
         match parse(&bytes) {
             Ok(value) => Ok(JsonBody(value)),
@@ -113,11 +114,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             // A body that is not exactly one well-formed JSON value is a
             // 400, even when a type error in it was met first.
             Err(error) => match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                Err(syntax) => Err(AppError::BadRequest(format!("malformed JSON: {syntax}"))),
+                Err(syntax) => Err(AppError::BadRequest(format!("malformed JSON: {syntax}")).into()),
                 Ok(_) => integral_floats_as_integers(&bytes)
                     .and_then(|value| serde_path_to_error::deserialize(value).ok())
                     .map(JsonBody)
-                    .ok_or(error),
+                    .ok_or(error.into()),
             },
         }
     }

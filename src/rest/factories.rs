@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::FactoryInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
+use crate::domain::error::AppError;
 use crate::domain::factories;
 use crate::domain::input::WriteMode;
 use crate::domain::time;
-use crate::error::AppError;
 use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
@@ -101,7 +101,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = factories::list(&state.db, params.page()?).await?;
+    let page = factories::list(&state, params.page()?).await?;
     let next = page.next_cursor(|f| f.id);
     Ok(collection(&uri, page.map(FactoryBody::from), next))
 }
@@ -121,7 +121,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<FactoryBody>, AppError> {
-    Ok(JsonResponse(factories::get(&state.db, id).await?.into()))
+    Ok(JsonResponse(factories::get(&state, id).await?.into()))
 }
 
 /// Create a factory
@@ -146,7 +146,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<Response, AppError> {
-    let factory = factories::create(&state.db, caller.viewer(), input.into()).await?;
+    let factory = factories::create(&state, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/factories/{}", factory.id), FactoryBody::from(factory)))
 }
 
@@ -175,7 +175,7 @@ async fn replace(
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<JsonResponse<FactoryBody>, AppError> {
     Ok(JsonResponse(
-        factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
+        factories::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
     ))
 }
 
@@ -204,7 +204,7 @@ async fn update(
     JsonBody(input): JsonBody<FactoryInput>,
 ) -> Result<JsonResponse<FactoryBody>, AppError> {
     Ok(JsonResponse(
-        factories::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
+        factories::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
     ))
 }
 
@@ -227,5 +227,5 @@ async fn update(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(factories::delete(&state.db, caller.viewer(), id)).await
+    deleted(factories::delete(&state, caller.viewer(), id)).await
 }

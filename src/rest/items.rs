@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::ItemInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
+use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::items;
 use crate::domain::{Money, time};
-use crate::error::AppError;
 use crate::openapi::{BodyErrors, CommonErrors, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
@@ -95,7 +95,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
     let store_id = id_filter("store_id", params.store_id.as_deref())?;
-    let page = items::list(&state.db, store_id, params.page.page()?).await?;
+    let page = items::list(&state, store_id, params.page.page()?).await?;
     let next = page.next_cursor(|i| i.id);
     Ok(collection(&uri, page.map(ItemBody::from), next))
 }
@@ -115,7 +115,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ItemBody>, AppError> {
-    Ok(JsonResponse(items::get(&state.db, id).await?.into()))
+    Ok(JsonResponse(items::get(&state, id).await?.into()))
 }
 
 /// Create an item

@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::ProductInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
+use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
-use crate::error::AppError;
 use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
@@ -117,7 +117,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
     let factory_id = id_filter("factory_id", params.factory_id.as_deref())?;
-    let page = products::list(&state.db, factory_id, params.page.page()?).await?;
+    let page = products::list(&state, factory_id, params.page.page()?).await?;
     let next = page.next_cursor(|row| row.product.id);
     Ok(collection(&uri, page.map(ProductBody::from), next))
 }
@@ -137,7 +137,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ProductBody>, AppError> {
-    Ok(JsonResponse(products::get_summary(&state.db, id).await?.into()))
+    Ok(JsonResponse(products::get_summary(&state, id).await?.into()))
 }
 
 /// Create a product
@@ -163,7 +163,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<Response, AppError> {
-    let row = products::create(&state.db, caller.viewer(), input.into()).await?;
+    let row = products::create(&state, caller.viewer(), input.into()).await?;
     Ok(created(format!("/api/products/{}", row.product.id), ProductBody::from(row)))
 }
 
@@ -193,7 +193,7 @@ async fn replace(
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<JsonResponse<ProductBody>, AppError> {
     Ok(JsonResponse(
-        products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
+        products::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
     ))
 }
 
@@ -222,7 +222,7 @@ async fn update(
     JsonBody(input): JsonBody<ProductInput>,
 ) -> Result<JsonResponse<ProductBody>, AppError> {
     Ok(JsonResponse(
-        products::update(&state.db, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
+        products::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
     ))
 }
 
@@ -244,5 +244,5 @@ async fn update(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(products::delete(&state.db, caller.viewer(), id)).await
+    deleted(products::delete(&state, caller.viewer(), id)).await
 }

@@ -12,8 +12,8 @@ use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::domain::Page;
+use crate::domain::error::AppError;
 use crate::domain::pagination::PageRequest;
-use crate::error::AppError;
 
 /// `201 Created` with a `Location` header.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {

@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::StoreInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
+use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::stores;
 use crate::domain::{Money, time};
-use crate::error::AppError;
 use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
@@ -106,7 +106,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = stores::list(&state.db, params.page()?).await?;
+    let page = stores::list(&state, params.page()?).await?;
     let next = page.next_cursor(|s| s.id);
     Ok(collection(&uri, page.map(StoreBody::from), next))
 }
@@ -128,7 +128,7 @@ async fn list(
     ),
 )]
 async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<StoreDetail>, AppError> {
-    let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
+    let (store, items) = stores::get_with_item_summaries(&state, id).await?;
     Ok(JsonResponse(detail(store, items)))
 }
 
@@ -154,7 +154,7 @@ async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<StoreInput>,
 ) -> Result<Response, AppError> {
-    let store = stores::create(&state.db, caller.viewer(), input.into()).await?;
+    let store = stores::create(&state, caller.viewer(), input.into()).await?;
     // A new store has no items yet; the body equals a later GET.
     Ok(created(location(store.id), detail(store, Vec::new())))
 }
@@ -220,8 +220,8 @@ async fn write(
     input: StoreInput,
     mode: WriteMode,
 ) -> Result<JsonResponse<StoreDetail>, AppError> {
-    stores::update(&state.db, caller.viewer(), id, input.into(), mode).await?;
-    let (store, items) = stores::get_with_item_summaries(&state.db, id).await?;
+    stores::update(&state, caller.viewer(), id, input.into(), mode).await?;
+    let (store, items) = stores::get_with_item_summaries(&state, id).await?;
     Ok(JsonResponse(detail(store, items)))
 }
 
@@ -243,5 +243,5 @@ async fn write(
     ),
 )]
 async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(stores::delete(&state.db, caller.viewer(), id)).await
+    deleted(stores::delete(&state, caller.viewer(), id)).await
 }

@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 use super::extract::{Caller, Id, JsonBody};
 use super::inputs::{StatusName, TodoInput};
 use super::responses::{Collection, PageParams, collection, created, deleted};
+use crate::domain::error::AppError;
 use crate::domain::time;
 use crate::domain::todos::{self, parse_status, status_name};
-use crate::error::AppError;
 use crate::openapi::{BodyErrors, CommonErrors, NotFound, Partial, QueryErrors};
 use crate::state::AppState;
 
@@ -97,7 +97,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
     let status = params.status.as_deref().map(parse_status).transpose();
-    let page = todos::list(&state.db, caller.viewer(), status, params.page.page()).await?;
+    let page = todos::list(&state, caller.viewer(), status, params.page.page()).await?;
     let next = page.next_cursor(|t| t.id);
     Ok(collection(&uri, page.map(TodoBody::from), next))
 }
@@ -123,7 +123,7 @@ async fn show(
     caller: Caller,
     Id(id): Id,
 ) -> Result<JsonResponse<TodoBody>, AppError> {
-    Ok(JsonResponse(todos::get(&state.db, caller.viewer(), id).await?.into()))
+    Ok(JsonResponse(todos::get(&state, caller.viewer(), id).await?.into()))
 }
 
 /// Create a todo

@@ -468,7 +468,7 @@ async fn product_reads_with_their_factory_match_their_rows_read_one_table_at_a_t
     let last_factory = *factories.keys().max().unwrap();
     for (filter, after) in [(None, 0), (None, 1950), (Some(last_factory), 0)] {
         let request = PageRequest { limit: 100, after: (after > 0).then_some(after) };
-        let page = products::list(&app.db, filter, request).await.unwrap();
+        let page = products::list(&app.state, filter, request).await.unwrap();
         let expected = expected_page(filter, after).await.unwrap();
         assert_eq!(page.rows.len(), expected.len(), "{filter:?} after {after}");
         assert!(!expected.is_empty());
@@ -482,7 +482,7 @@ async fn product_reads_with_their_factory_match_their_rows_read_one_table_at_a_t
     }
 
     let product = expected_page(None, 41).await.unwrap().remove(0);
-    let one = products::get(&app.db, product.id).await.unwrap();
+    let one = products::get(&app.state, product.id).await.unwrap();
     assert_eq!(one.product, product);
     assert_eq!(*one.factory, factories[&product.factory_id]);
 }

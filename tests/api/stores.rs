@@ -265,7 +265,7 @@ async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time()
     }
     let id = i32::try_from(id).unwrap();
 
-    let (found, items) = stores::get_with_items(&app.db, id).await.unwrap();
+    let (found, items) = stores::get_with_items(&app.state, id).await.unwrap();
     let expected_store = store::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
     let expected_items = item::Entity::find()
         .filter(item::Column::StoreId.eq(id))
@@ -279,7 +279,7 @@ async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time()
 
     // The narrower read REST uses: the same store, and each item's id, name
     // and price.
-    let (found, summaries) = stores::get_with_item_summaries(&app.db, id).await.unwrap();
+    let (found, summaries) = stores::get_with_item_summaries(&app.state, id).await.unwrap();
     assert_eq!(found, expected_store);
     let expected_summaries: Vec<_> = expected_items
         .iter()
@@ -290,6 +290,6 @@ async fn a_store_read_with_its_items_matches_its_rows_read_one_table_at_a_time()
     // A store without items is one joined row with NULL item columns: no item.
     let empty = i32::try_from(app.store(&token, "Empty Shop").await).unwrap();
     let expected_empty = store::Entity::find_by_id(empty).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(stores::get_with_items(&app.db, empty).await.unwrap(), (expected_empty.clone(), vec![]));
-    assert_eq!(stores::get_with_item_summaries(&app.db, empty).await.unwrap(), (expected_empty, vec![]));
+    assert_eq!(stores::get_with_items(&app.state, empty).await.unwrap(), (expected_empty.clone(), vec![]));
+    assert_eq!(stores::get_with_item_summaries(&app.state, empty).await.unwrap(), (expected_empty, vec![]));
 }

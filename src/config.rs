@@ -30,12 +30,16 @@ pub enum JwtAlgorithm {
     EdDsa,
 }
 
+/// `DATABASE_URL` when unset, in development.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://storegate.db?mode=rwc";
+
 /// The raw settings as clap reads them from flags and environment.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
-    /// `sqlite:` or `postgres:` URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://storegate.db?mode=rwc", global = true)]
-    pub database_url: String,
+    /// `sqlite:` or `postgres:` URL; development default
+    /// `sqlite://storegate.db?mode=rwc`, production: required.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
     /// Connections in the database pool; default: PostgreSQL twice the
     /// CPUs, at least 4; SQLite 8.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
@@ -232,13 +236,35 @@ pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// no longer than the token leeway, so a revoked session ends within it.
 pub const WS_REVALIDATE_INTERVAL: Duration = Duration::from_secs(5);
 
+impl Settings {
+    /// `DATABASE_URL`, or in development the SQLite default.
+    ///
+    /// # Errors
+    /// In production when it is not set: the message names the two ways to
+    /// give storegate a database that outlives the machine.
+    pub fn resolved_database_url(&self) -> anyhow::Result<String> {
+        match (self.database_url.as_deref().map(str::trim), self.env) {
+            (Some(url), _) if !url.is_empty() => Ok(url.to_string()),
+            (_, Environment::Development) => Ok(DEFAULT_DATABASE_URL.to_string()),
+            (_, Environment::Production) => bail!(
+                "DATABASE_URL is not set; production needs either PostgreSQL (`fly postgres attach`, or \
+                 `fly secrets set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DB`) or a SQLite file on a \
+                 writable volume, for a single Machine (`fly volumes create storegate_data`, add \
+                 `[mounts] source = \"storegate_data\" destination = \"/data\"` to fly.toml, and \
+                 `fly secrets set DATABASE_URL=sqlite:///data/storegate.db?mode=rwc`)"
+            ),
+        }
+    }
+}
+
 impl Config {
     /// # Errors
-    /// Fails in production when `JWT_SECRET` is missing or shorter than 32 bytes (HS256), when the Ed25519 key is
+    /// Fails in production when `DATABASE_URL` is missing, when `JWT_SECRET`
+    /// is missing or shorter than 32 bytes (HS256), when the Ed25519 key is
     /// missing (EdDSA); always when a key file cannot be read or holds no
     /// key; in development when the generated secret or key cannot be kept.
     pub fn from_settings(settings: Settings) -> anyhow::Result<Self> {
-        let database_url = settings.database_url.clone();
+        let database_url = settings.resolved_database_url()?;
         let jwt_keys = match settings.jwt_algorithm {
             JwtAlgorithm::Hs256 => JwtKeys::Hs256(hs256_secret(&settings, &database_url)?),
             JwtAlgorithm::EdDsa => ed25519_keys(&settings, &database_url)?,
@@ -522,7 +548,7 @@ mod tests {
 
     fn settings(env: Environment, secret: Option<&str>) -> Settings {
         Settings {
-            database_url: "sqlite::memory:".into(),
+            database_url: Some("sqlite::memory:".into()),
             database_max_connections: None,
             env,
             jwt_secret: secret.map(str::to_string),
@@ -597,7 +623,7 @@ mod tests {
 
     fn eddsa(env: Environment, database_url: &str, key: Option<&Path>, previous: Option<&Path>) -> Settings {
         let mut settings = settings(env, None);
-        settings.database_url = database_url.into();
+        settings.database_url = Some(database_url.into());
         settings.jwt_algorithm = JwtAlgorithm::EdDsa;
         settings.jwt_private_key_file = key.map(Path::to_path_buf);
         settings.jwt_previous_public_key_file = previous.map(Path::to_path_buf);
@@ -606,6 +632,20 @@ mod tests {
 
     fn refusal(settings: Settings) -> String {
         Config::from_settings(settings).err().map(|e| format!("{e:#}")).unwrap_or_default()
+    }
+
+    #[test]
+    fn production_needs_a_database_url() {
+        let mut unset = settings(Environment::Production, Some(&"x".repeat(32)));
+        unset.database_url = None;
+        let error = refusal(unset.clone());
+        assert!(error.starts_with("DATABASE_URL is not set"), "{error}");
+        assert!(error.contains("postgres://") && error.contains("[mounts]"), "{error}");
+        unset.database_url = Some("  ".into());
+        assert!(refusal(unset).starts_with("DATABASE_URL is not set"));
+        let mut development = settings(Environment::Development, Some(&"x".repeat(32)));
+        development.database_url = None;
+        assert_eq!(development.resolved_database_url().unwrap(), DEFAULT_DATABASE_URL);
     }
 
     #[test]

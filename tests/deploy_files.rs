@@ -302,6 +302,8 @@ fn fly_names_the_client_address_header() {
         "production",
         "--jwt-secret",
         "a-production-secret-of-at-least-32-bytes",
+        "--database-url",
+        "postgres://storegate@db.internal:5432/storegate",
         "--trusted-client-ip-header",
         header.unwrap_or_default(),
     ])

@@ -179,8 +179,13 @@ async fn after_a_rotation_old_tokens_work_and_unknown_kids_are_refused() {
     assert_eq!(jwks(&after).await.body["keys"].as_array().map(Vec::len), Some(1));
     assert_refused(&after, &old_access, "retired key").await;
     assert_accepted(&after, &new_access, "rotate@example.com").await;
-    // And the instance that never knew the new key refuses its tokens.
+    // The instance that never knew the new key refuses its tokens; one
+    // that was given it ahead of the switch, as the previous key's slot
+    // (the first step of a rolling rotation), accepts them already.
     assert_refused(&before, &new_access, "not yet known").await;
+    let staged = before.sibling(|c| c.jwt_keys = eddsa(&old, Some(&new))).await;
+    assert_accepted(&staged, &new_access, "rotate@example.com").await;
+    assert_accepted(&staged, &old_access, "rotate@example.com").await;
 }
 
 /// Under EdDSA every HS256 token is refused, including the forgery that

@@ -8,8 +8,9 @@
 #   docker run --rm -p 8080:8080 -e JWT_SECRET="$(openssl rand -base64 48)" \
 #     -e DATABASE_URL='sqlite:///tmp/storegate.db?mode=rwc' storegate
 #
-# fly.toml builds this file; tests/deploy_files.rs checks that the two agree
-# (port, health path, release command, production mode).
+# fly.toml and compose.yaml build this file; tests/deploy_files.rs checks
+# that the three agree (port, health path, release command, production mode,
+# environment).
 
 # ---- build: the release binary --------------------------------------------
 FROM rust:1.95-slim-bookworm AS builder
@@ -66,7 +67,8 @@ USER 10001:10001
 EXPOSE 8080
 
 # No HEALTHCHECK: the slim image has no HTTP client; Fly.io checks /healthz
-# itself (fly.toml), as would a Kubernetes probe.
+# itself (fly.toml), as would a Kubernetes probe, and compose.yaml asks it
+# with bash's /dev/tcp.
 #
 # A CMD and no ENTRYPOINT, so that any command given to the image replaces it
 # whole: `docker run IMAGE storegate migrate up`, and fly.toml's

@@ -6,9 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use base64::Engine;
 use clap::{Args, ValueEnum};
+
+use crate::auth::keys::{Ed25519PrivateKey, Ed25519PublicKey, JwtKeys, KeyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
@@ -16,12 +18,28 @@ pub enum Environment {
     Production,
 }
 
+/// How tokens are signed (docs/API.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    /// A shared secret, `JWT_SECRET`.
+    #[value(name = "HS256")]
+    Hs256,
+    /// An Ed25519 key, `JWT_PRIVATE_KEY_FILE`; public keys at
+    /// `/.well-known/jwks.json`.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+/// `DATABASE_URL` when unset, in development.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://storegate.db?mode=rwc";
+
 /// The raw settings as clap reads them from flags and environment.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
-    /// `sqlite:` or `postgres:` URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://storegate.db?mode=rwc", global = true)]
-    pub database_url: String,
+    /// `sqlite:` or `postgres:` URL; development default
+    /// `sqlite://storegate.db?mode=rwc`, production: required.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
     /// Connections in the database pool; default: PostgreSQL twice the
     /// CPUs, at least 4; SQLite 8.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
@@ -32,6 +50,24 @@ pub struct Settings {
     /// HS256 signing key (≥ 32 bytes in production).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+    /// `HS256` (JWT_SECRET) or `EdDSA` (JWT_PRIVATE_KEY_FILE).
+    #[arg(
+        long,
+        env = "JWT_ALGORITHM",
+        value_enum,
+        ignore_case = true,
+        default_value = "HS256",
+        global = true
+    )]
+    pub jwt_algorithm: JwtAlgorithm,
+    /// EdDSA: an Ed25519 private key in PKCS#8 PEM; development default: one
+    /// generated and kept beside the SQLite database.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", global = true)]
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// EdDSA, during a key rotation: the previous key's public half (PEM);
+    /// tokens it signed keep working until they expire.
+    #[arg(long, env = "JWT_PREVIOUS_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_previous_public_key_file: Option<PathBuf>,
     #[arg(long, env = "HOST", default_value = "0.0.0.0", global = true)]
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 8080, global = true)]
@@ -126,7 +162,8 @@ pub struct Config {
     /// `None`: [`crate::db::default_postgres_connections`] or
     /// [`crate::db::DEFAULT_SQLITE_CONNECTIONS`].
     pub database_max_connections: Option<u32>,
-    pub jwt_secret: Vec<u8>,
+    /// What tokens are signed with: the HS256 secret or Ed25519 keys.
+    pub jwt_keys: JwtKeys,
     pub host: String,
     pub port: u16,
     pub access_token_ttl: Duration,
@@ -165,7 +202,7 @@ impl std::fmt::Debug for Config {
             .field("env", &self.env)
             .field("database_url", &redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
-            .field("jwt_secret", &"<redacted>")
+            .field("jwt_keys", &self.jwt_keys)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("access_token_ttl", &self.access_token_ttl)
@@ -199,36 +236,38 @@ pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// no longer than the token leeway, so a revoked session ends within it.
 pub const WS_REVALIDATE_INTERVAL: Duration = Duration::from_secs(5);
 
+impl Settings {
+    /// `DATABASE_URL`, or in development the SQLite default.
+    ///
+    /// # Errors
+    /// In production when it is not set: the message names the two ways to
+    /// give storegate a database that outlives the machine.
+    pub fn resolved_database_url(&self) -> anyhow::Result<String> {
+        match (self.database_url.as_deref().map(str::trim), self.env) {
+            (Some(url), _) if !url.is_empty() => Ok(url.to_string()),
+            (_, Environment::Development) => Ok(DEFAULT_DATABASE_URL.to_string()),
+            (_, Environment::Production) => bail!(
+                "DATABASE_URL is not set; production needs either PostgreSQL (`fly postgres attach`, or \
+                 `fly secrets set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DB`) or a SQLite file on a \
+                 writable volume, for a single Machine (`fly volumes create storegate_data`, add \
+                 `[mounts] source = \"storegate_data\" destination = \"/data\"` to fly.toml, and \
+                 `fly secrets set DATABASE_URL=sqlite:///data/storegate.db?mode=rwc`)"
+            ),
+        }
+    }
+}
+
 impl Config {
     /// # Errors
-    /// Fails in production when `JWT_SECRET` is missing or shorter than 32
-    /// bytes, and in development when the generated secret cannot be kept.
+    /// Fails in production when `DATABASE_URL` is missing, when `JWT_SECRET`
+    /// is missing or shorter than 32 bytes (HS256), when the Ed25519 key is
+    /// missing (EdDSA); always when a key file cannot be read or holds no
+    /// key; in development when the generated secret or key cannot be kept.
     pub fn from_settings(settings: Settings) -> anyhow::Result<Self> {
-        let jwt_secret = match (settings.jwt_secret, settings.env) {
-            (Some(secret), _) if secret.len() >= MIN_SECRET_BYTES => secret.into_bytes(),
-            (Some(_), Environment::Production) => bail!(
-                "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; set it to a random string, \
-                 e.g. `openssl rand -base64 48`"
-            ),
-            (None, Environment::Production) => bail!(
-                "JWT_SECRET is not set; production needs a random secret of at least \
-                 {MIN_SECRET_BYTES} bytes, e.g. `openssl rand -base64 48`"
-            ),
-            (Some(secret), Environment::Development) => {
-                tracing::warn!(
-                    "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; fine for development only"
-                );
-                secret.into_bytes()
-            }
-            (None, Environment::Development) => {
-                let path = dev_secret_path(&settings.database_url);
-                let secret = load_or_create_dev_secret(&path)?;
-                tracing::warn!(
-                    path = %path.display(),
-                    "JWT_SECRET is not set; using a development secret kept in a file (never do this in production)"
-                );
-                secret
-            }
+        let database_url = settings.resolved_database_url()?;
+        let jwt_keys = match settings.jwt_algorithm {
+            JwtAlgorithm::Hs256 => JwtKeys::Hs256(hs256_secret(&settings, &database_url)?),
+            JwtAlgorithm::EdDsa => ed25519_keys(&settings, &database_url)?,
         };
         let cors_allowed_origins = CorsOrigins::parse(settings.cors_allowed_origins.as_deref(), settings.env);
         if cors_allowed_origins == CorsOrigins::Any && settings.cors_allow_credentials {
@@ -252,9 +291,9 @@ impl Config {
         let metrics_token = settings.metrics_token.filter(|token| !token.trim().is_empty());
         Ok(Self {
             env: settings.env,
-            database_url: settings.database_url,
+            database_url,
             database_max_connections: settings.database_max_connections,
-            jwt_secret,
+            jwt_keys,
             host: settings.host,
             port: settings.port,
             access_token_ttl: settings.access_token_ttl,
@@ -289,7 +328,7 @@ impl Config {
             env: Environment::Development,
             database_url: database_url.into(),
             database_max_connections: None,
-            jwt_secret: jwt_secret.into(),
+            jwt_keys: JwtKeys::Hs256(jwt_secret.into()),
             host: "127.0.0.1".into(),
             port: 0,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -316,16 +355,94 @@ impl Config {
     }
 }
 
-/// The dev secret lives beside the SQLite file (`storegate.db.jwt-secret`),
-/// or in the working directory for other databases.
-fn dev_secret_path(database_url: &str) -> PathBuf {
+/// The HS256 secret: `JWT_SECRET`, or in development one kept in a file.
+fn hs256_secret(settings: &Settings, database_url: &str) -> anyhow::Result<Vec<u8>> {
+    for (variable, set) in [
+        ("JWT_PRIVATE_KEY_FILE", settings.jwt_private_key_file.is_some()),
+        ("JWT_PREVIOUS_PUBLIC_KEY_FILE", settings.jwt_previous_public_key_file.is_some()),
+    ] {
+        if set {
+            bail!(
+                "{variable} is set but JWT_ALGORITHM is HS256; set JWT_ALGORITHM=EdDSA to sign with Ed25519 keys, or unset {variable}"
+            );
+        }
+    }
+    Ok(match (settings.jwt_secret.clone(), settings.env) {
+        (Some(secret), _) if secret.len() >= MIN_SECRET_BYTES => secret.into_bytes(),
+        (Some(_), Environment::Production) => bail!(
+            "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; set it to a random string, \
+                 e.g. `openssl rand -base64 48`"
+        ),
+        (None, Environment::Production) => bail!(
+            "JWT_SECRET is not set; production needs a random secret of at least \
+                 {MIN_SECRET_BYTES} bytes, e.g. `openssl rand -base64 48`"
+        ),
+        (Some(secret), Environment::Development) => {
+            tracing::warn!("JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; fine for development only");
+            secret.into_bytes()
+        }
+        (None, Environment::Development) => {
+            let path = beside_database(database_url, "jwt-secret");
+            let secret = load_or_create_dev_secret(&path)?;
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SECRET is not set; using a development secret kept in a file (never do this in production)"
+            );
+            secret
+        }
+    })
+}
+
+/// The Ed25519 keys: `JWT_PRIVATE_KEY_FILE` (in development, a key kept
+/// beside the database when unset) and `JWT_PREVIOUS_PUBLIC_KEY_FILE`.
+fn ed25519_keys(settings: &Settings, database_url: &str) -> anyhow::Result<JwtKeys> {
+    let current = match (&settings.jwt_private_key_file, settings.env) {
+        (Some(path), _) => read_key(path, "JWT_PRIVATE_KEY_FILE", Ed25519PrivateKey::from_pem)?,
+        (None, Environment::Production) => bail!(
+            "JWT_ALGORITHM=EdDSA needs JWT_PRIVATE_KEY_FILE, the path of an Ed25519 private key in PKCS#8 PEM; \
+             make one with `openssl genpkey -algorithm ed25519 -out jwt-ed25519.pem`"
+        ),
+        (None, Environment::Development) => {
+            let path = beside_database(database_url, "jwt-ed25519.pem");
+            let key = load_or_create_dev_key(&path)?;
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_PRIVATE_KEY_FILE is not set; using a development key kept in a file (never do this in production)"
+            );
+            key
+        }
+    };
+    let previous = settings
+        .jwt_previous_public_key_file
+        .as_deref()
+        .map(|path| read_key(path, "JWT_PREVIOUS_PUBLIC_KEY_FILE", Ed25519PublicKey::from_pem))
+        .transpose()?;
+    Ok(JwtKeys::EdDsa { current, previous })
+}
+
+/// Reads the key in the file `variable` names; the error says which file
+/// and why, never the file's contents.
+fn read_key<K>(
+    path: &Path,
+    variable: &str,
+    parse: impl Fn(&str) -> Result<K, KeyError>,
+) -> anyhow::Result<K> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("{variable}={} cannot be read: {e}", path.display()))?;
+    parse(&text).map_err(|e| anyhow!("{variable}={} is {e}", path.display()))
+}
+
+/// Development files live beside the SQLite file (`storegate.db.jwt-secret`),
+/// or in the working directory for other databases
+/// (`.storegate-jwt-secret`).
+fn beside_database(database_url: &str, suffix: &str) -> PathBuf {
     match sqlite_path(database_url) {
         Some(db) => {
             let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-            name.push(".jwt-secret");
+            name.push(format!(".{suffix}"));
             db.with_file_name(name)
         }
-        None => PathBuf::from(".storegate-jwt-secret"),
+        None => PathBuf::from(format!(".storegate-{suffix}")),
     }
 }
 
@@ -352,6 +469,18 @@ fn load_or_create_dev_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     write_private(path, &secret)
         .with_context(|| format!("could not write the development JWT secret to {}", path.display()))?;
     Ok(secret.into_bytes())
+}
+
+fn load_or_create_dev_key(path: &Path) -> anyhow::Result<Ed25519PrivateKey> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ed25519PrivateKey::from_pem(&existing).map_err(|e| {
+            anyhow!("the development key {} is {e}; delete the file to make a new key", path.display())
+        });
+    }
+    let key = Ed25519PrivateKey::generate();
+    write_private(path, &key.to_pem()?)
+        .with_context(|| format!("could not write the development Ed25519 key to {}", path.display()))?;
+    Ok(key)
 }
 
 #[cfg(unix)]
@@ -419,10 +548,13 @@ mod tests {
 
     fn settings(env: Environment, secret: Option<&str>) -> Settings {
         Settings {
-            database_url: "sqlite::memory:".into(),
+            database_url: Some("sqlite::memory:".into()),
             database_max_connections: None,
             env,
             jwt_secret: secret.map(str::to_string),
+            jwt_algorithm: JwtAlgorithm::Hs256,
+            jwt_private_key_file: None,
+            jwt_previous_public_key_file: None,
             host: "127.0.0.1".into(),
             port: 0,
             access_token_ttl: Duration::from_secs(60),
@@ -487,5 +619,116 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("super-secret"));
         assert!(!printed.contains(":pw@"));
+    }
+
+    fn eddsa(env: Environment, database_url: &str, key: Option<&Path>, previous: Option<&Path>) -> Settings {
+        let mut settings = settings(env, None);
+        settings.database_url = Some(database_url.into());
+        settings.jwt_algorithm = JwtAlgorithm::EdDsa;
+        settings.jwt_private_key_file = key.map(Path::to_path_buf);
+        settings.jwt_previous_public_key_file = previous.map(Path::to_path_buf);
+        settings
+    }
+
+    fn refusal(settings: Settings) -> String {
+        Config::from_settings(settings).err().map(|e| format!("{e:#}")).unwrap_or_default()
+    }
+
+    #[test]
+    fn production_needs_a_database_url() {
+        let mut unset = settings(Environment::Production, Some(&"x".repeat(32)));
+        unset.database_url = None;
+        let error = refusal(unset.clone());
+        assert!(error.starts_with("DATABASE_URL is not set"), "{error}");
+        assert!(error.contains("postgres://") && error.contains("[mounts]"), "{error}");
+        unset.database_url = Some("  ".into());
+        assert!(refusal(unset).starts_with("DATABASE_URL is not set"));
+        let mut development = settings(Environment::Development, Some(&"x".repeat(32)));
+        development.database_url = None;
+        assert_eq!(development.resolved_database_url().unwrap(), DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn eddsa_reads_its_keys_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (current, old) = (Ed25519PrivateKey::generate(), Ed25519PrivateKey::generate());
+        let key_file = dir.path().join("current.pem");
+        let previous_file = dir.path().join("previous.pub.pem");
+        std::fs::write(&key_file, current.to_pem().unwrap()).unwrap();
+        std::fs::write(&previous_file, old.public().to_pem().unwrap()).unwrap();
+        let config = Config::from_settings(eddsa(
+            Environment::Production,
+            "postgres://u@h/db",
+            Some(&key_file),
+            Some(&previous_file),
+        ))
+        .unwrap();
+        let JwtKeys::EdDsa { current: loaded, previous } = &config.jwt_keys else {
+            panic!("EdDSA keys: {:?}", config.jwt_keys)
+        };
+        assert_eq!(loaded.public(), current.public());
+        assert_eq!(*previous, Some(old.public()));
+        // No JWT_SECRET was needed.
+        assert!(!format!("{config:?}").contains(&current.to_pem().unwrap()[30..60]));
+    }
+
+    #[test]
+    fn eddsa_refuses_missing_unreadable_and_wrong_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "postgres://u@h/db";
+        let missing = refusal(eddsa(Environment::Production, url, None, None));
+        assert!(missing.contains("JWT_PRIVATE_KEY_FILE") && missing.contains("openssl genpkey"), "{missing}");
+
+        let nowhere = dir.path().join("nowhere.pem");
+        let unreadable = refusal(eddsa(Environment::Production, url, Some(&nowhere), None));
+        assert!(unreadable.starts_with("JWT_PRIVATE_KEY_FILE="), "{unreadable}");
+        assert!(unreadable.contains("cannot be read"), "{unreadable}");
+        // In development too: a named file must be there.
+        assert!(
+            refusal(eddsa(Environment::Development, url, Some(&nowhere), None)).contains("cannot be read")
+        );
+
+        let public_only = dir.path().join("public.pem");
+        std::fs::write(&public_only, Ed25519PrivateKey::generate().public().to_pem().unwrap()).unwrap();
+        let wrong = refusal(eddsa(Environment::Production, url, Some(&public_only), None));
+        assert!(wrong.contains("not an Ed25519 private key"), "{wrong}");
+        assert!(!wrong.contains("MCow"), "the file's contents stay out of the message: {wrong}");
+
+        let key_file = dir.path().join("key.pem");
+        std::fs::write(&key_file, Ed25519PrivateKey::generate().to_pem().unwrap()).unwrap();
+        let previous_private = refusal(eddsa(Environment::Production, url, Some(&key_file), Some(&key_file)));
+        assert!(previous_private.starts_with("JWT_PREVIOUS_PUBLIC_KEY_FILE="), "{previous_private}");
+        assert!(previous_private.contains("not an Ed25519 public key"), "{previous_private}");
+    }
+
+    #[test]
+    fn key_files_without_eddsa_are_refused() {
+        let mut settings = settings(Environment::Production, Some(&"x".repeat(32)));
+        settings.jwt_private_key_file = Some(PathBuf::from("/run/secrets/jwt.pem"));
+        let error = refusal(settings);
+        assert!(error.contains("JWT_ALGORITHM=EdDSA"), "{error}");
+    }
+
+    #[test]
+    fn development_keeps_a_generated_key_beside_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("dev.db").display());
+        let first = Config::from_settings(eddsa(Environment::Development, &url, None, None)).unwrap();
+        let path = dir.path().join("dev.db.jwt-ed25519.pem");
+        assert!(path.is_file(), "the key is kept at {}", path.display());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let second = Config::from_settings(eddsa(Environment::Development, &url, None, None)).unwrap();
+        let kid = |config: &Config| match &config.jwt_keys {
+            JwtKeys::EdDsa { current, .. } => current.public().kid(),
+            JwtKeys::Hs256(_) => panic!("EdDSA expected"),
+        };
+        assert_eq!(kid(&first), kid(&second), "a restart keeps the key, and so the sessions");
+        std::fs::write(&path, "garbage").unwrap();
+        let error = refusal(eddsa(Environment::Development, &url, None, None));
+        assert!(error.contains("delete the file"), "{error}");
     }
 }

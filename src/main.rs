@@ -1,7 +1,11 @@
 //! The `storegate` command line (docs/API.md §1). Everything it does lives in
 //! the library; this file only parses arguments and dispatches.
 
+use std::io::Write;
+use std::process::ExitCode;
+
 use anyhow::Context;
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use storegate::config::{Config, Environment, Settings, redact_url};
@@ -69,13 +73,54 @@ enum UserCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+/// A refusal (bad configuration, a missing key, an unreachable database)
+/// is one line on stderr and a non-zero status: no `Error: ` debug dump,
+/// no backtrace, something an operator can act on.
+fn main() -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            refuse(&format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `message` on one line of stderr.
+fn refuse(message: &str) {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let _ = writeln!(std::io::stderr(), "storegate: {line}");
+}
+
+/// The command line and environment; a value clap refuses (an unknown
+/// `JWT_ALGORITHM`, a port that is not a number) is a one-line refusal
+/// with status 2 like clap's own, while `--help` and mistakes in the
+/// command itself get clap's usual help.
+fn parse_cli() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) => {
+            let rendered = error.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+                .collect();
+            refuse(message.join(" ").trim_start_matches("error: "));
+            std::process::exit(2)
+        }
+        Err(error) => error.exit(),
+    }
 }
 
 async fn run() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
-    let cli = Cli::parse();
+    let cli = parse_cli();
     // Production logs are JSON lines for a log pipeline; development logs
     // are for people.
     let default_filter = match cli.settings.env {
@@ -100,7 +145,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { action } => {
-            let connection = open(&cli.settings.database_url).await?;
+            let connection = open(&cli.settings.resolved_database_url()?).await?;
             match action {
                 MigrateAction::Up => Migrator::up(&connection, None).await?,
                 MigrateAction::Down => Migrator::down(&connection, Some(1)).await?,
@@ -110,7 +155,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::SeedDemo => {
-            let connection = open(&cli.settings.database_url).await?;
+            let connection = open(&cli.settings.resolved_database_url()?).await?;
             db::migrate(&connection).await?;
             let seeded =
                 domain::demo::seed(&connection).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
@@ -121,7 +166,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command: UserCommand::GrantAdmin { email } } => {
-            let connection = open(&cli.settings.database_url).await?;
+            let connection = open(&cli.settings.resolved_database_url()?).await?;
             db::migrate(&connection).await?;
             let user = domain::users::grant_admin(&connection, &email)
                 .await

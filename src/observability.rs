@@ -1,6 +1,7 @@
-//! What operators see: `/healthz`, `/readyz`, Prometheus `/metrics`, a
-//! request id on every request (in logs and problem bodies), tracing spans,
-//! and the protective layers (CORS, compression, timeout, body limit).
+//! What operators see: `/healthz`, `/readyz`, Prometheus `/metrics`, the
+//! token verification keys at `/.well-known/jwks.json`, a request id on
+//! every request (in logs and problem bodies), tracing spans, and the
+//! protective layers (CORS, compression, timeout, body limit).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -45,7 +46,27 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/.well-known/jwks.json", get(jwks))
         .with_state(state)
+}
+
+/// How long clients may cache the key set. A rotation publishes the new
+/// key and keeps the previous one, so a cached set is at worst missing the
+/// new key for this long; verifiers refetch on an unknown `kid`.
+const JWKS_MAX_AGE: &str = "public, max-age=300";
+
+/// The public keys that verify storegate's tokens (EdDSA), as a JWK set.
+/// Under HS256 there is no public key: 404, as for any unknown route.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let Some(keys) = state.tokens.jwks() else {
+        return AppError::NotFound(
+            "this server publishes no keys: its tokens are not signed with a public-key algorithm".into(),
+        )
+        .into_response();
+    };
+    let mut response = JsonResponse(keys).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(JWKS_MAX_AGE));
+    response
 }
 
 /// Liveness: the process answers.

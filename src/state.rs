@@ -32,7 +32,9 @@ impl AppState {
     /// An unparseable `REDIS_URL`. (Reachability is checked per request,
     /// failing closed.)
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
-        let tokens = TokenService::new(&config.jwt_secret, config.access_token_ttl, config.refresh_token_ttl);
+        let tokens =
+            TokenService::from_keys(&config.jwt_keys, config.access_token_ttl, config.refresh_token_ttl)
+                .context("the token signing key cannot be used")?;
         let blocklist: Arc<dyn Blocklist> = match &config.redis_url {
             Some(url) => Arc::new(RedisBlocklist::new(url).context("REDIS_URL is not a valid Redis URL")?),
             None => Arc::new(DatabaseBlocklist::new(db.clone())),

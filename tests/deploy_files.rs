@@ -302,6 +302,8 @@ fn fly_names_the_client_address_header() {
         "production",
         "--jwt-secret",
         "a-production-secret-of-at-least-32-bytes",
+        "--database-url",
+        "postgres://storegate@db.internal:5432/storegate",
         "--trusted-client-ip-header",
         header.unwrap_or_default(),
     ])
@@ -522,4 +524,226 @@ fn scripts_the_image_runs_are_valid_bash() {
         let status = Command::new("bash").arg("-n").arg(repo_file(&script)).status().expect("bash runs");
         assert!(status.success(), "`bash -n {script}` failed");
     }
+}
+
+// ---- compose.yaml -------------------------------------------------------------
+
+/// compose.yaml as JSON values (YAML's maps have string keys here).
+fn compose() -> serde_json::Value {
+    serde_norway::from_str(&read("compose.yaml"))
+        .unwrap_or_else(|e| panic!("compose.yaml is not valid YAML: {e}"))
+}
+
+fn service<'a>(compose: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let service = &compose["services"][name];
+    assert!(service.is_object(), "compose.yaml has no service {name}");
+    service
+}
+
+fn text<'a>(value: &'a serde_json::Value, what: &str) -> &'a str {
+    value.as_str().unwrap_or_else(|| panic!("compose.yaml: {what} is not a string: {value}"))
+}
+
+/// A service's `environment`, in the map or the `KEY=value` list form.
+fn compose_env(service: &serde_json::Value) -> BTreeMap<String, String> {
+    match &service["environment"] {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        serde_json::Value::Array(list) => list
+            .iter()
+            .map(|item| {
+                let item = text(item, "an environment entry");
+                let (k, v) = item.split_once('=').unwrap_or((item, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
+        serde_json::Value::Null => BTreeMap::new(),
+        other => panic!("compose.yaml: environment must be a map or a list, not {other}"),
+    }
+}
+
+/// A health check's command as the shell would run it: `CMD` argv, or
+/// `CMD-SHELL` text.
+fn health_command(service: &serde_json::Value, name: &str) -> Vec<String> {
+    let test = &service["healthcheck"]["test"];
+    let argv: Vec<String> = match test {
+        serde_json::Value::Array(words) => words.iter().map(|w| text(w, "a test word").to_string()).collect(),
+        serde_json::Value::String(shell) => vec!["CMD-SHELL".into(), shell.clone()],
+        _ => panic!("compose.yaml: service {name} has no healthcheck test"),
+    };
+    assert!(matches!(argv[0].as_str(), "CMD" | "CMD-SHELL"), "{name}: healthcheck test starts with CMD");
+    argv
+}
+
+#[test]
+fn compose_builds_the_image_and_publishes_the_cargo_run_port() {
+    let compose = compose();
+    let storegate = service(&compose, "storegate");
+    let build = &storegate["build"];
+    let (context, docker_file) = match build {
+        serde_json::Value::String(context) => (context.as_str(), "Dockerfile"),
+        _ => (text(&build["context"], "build.context"), build["dockerfile"].as_str().unwrap_or("Dockerfile")),
+    };
+    assert_eq!(context, ".", "storegate is built from this repository");
+    assert_eq!(docker_file, "Dockerfile", "from the Dockerfile fly.toml builds");
+    assert_eq!(string(table(&fly(), "build"), "dockerfile"), docker_file);
+    // The image's own command runs: storegate serve.
+    assert!(storegate.get("command").is_none() && storegate.get("entrypoint").is_none());
+
+    let stages = dockerfile();
+    let expose =
+        runtime_stage(&stages).last("EXPOSE").expect("EXPOSE").args.trim_end_matches("/tcp").to_string();
+    let ports: Vec<&str> = storegate["ports"]
+        .as_array()
+        .expect("storegate publishes ports")
+        .iter()
+        .map(|p| text(p, "a port"))
+        .collect();
+    // Host port as `cargo run` listens, container port as the image does.
+    let wanted = format!("{}:{expose}", setting_default("port"));
+    assert_eq!(ports, [wanted.as_str()], "the same URLs as `cargo run`");
+    assert_eq!(compose_env(storegate).get("PORT"), Some(&expose), "PORT inside the container");
+}
+
+#[test]
+fn compose_configures_storegate_as_the_fly_deploy_does() {
+    let compose = compose();
+    let storegate = service(&compose, "storegate");
+    let env = compose_env(storegate);
+    for (name, value) in fly_env() {
+        if name == "TRUSTED_CLIENT_IP_HEADER" {
+            // Nothing in front of compose sets it: trusting it would let any
+            // client choose its address for the throttles.
+            assert!(!env.contains_key(&name), "compose.yaml must not set {name}: no proxy sets it there");
+        } else {
+            assert_eq!(env.get(&name), Some(&value), "compose.yaml {name} vs fly.toml [env]");
+        }
+    }
+    let known = known_env_vars();
+    for name in env.keys() {
+        assert!(known.contains(name), "compose.yaml sets {name}, which storegate never reads");
+    }
+    // The secret comes from the caller's environment, required, never
+    // written in the file.
+    let secret = env.get("JWT_SECRET").expect("compose.yaml passes JWT_SECRET");
+    assert!(
+        secret.starts_with("${JWT_SECRET:?") && secret.ends_with('}'),
+        "JWT_SECRET must be required: {secret}"
+    );
+
+    // The database and Redis are the services next to it, with the
+    // credentials the PostgreSQL service is created with.
+    let postgres = compose_env(service(&compose, "postgres"));
+    let database_url = env.get("DATABASE_URL").expect("DATABASE_URL");
+    let expected = format!(
+        "postgres://{}:{}@postgres:5432/{}",
+        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"]
+    );
+    assert_eq!(database_url, &expected);
+    assert_eq!(env.get("REDIS_URL").map(String::as_str), Some("redis://redis:6379"));
+    for name in ["postgres", "redis"] {
+        assert_eq!(
+            storegate["depends_on"][name]["condition"], "service_healthy",
+            "storegate waits for a healthy {name}"
+        );
+    }
+
+    // Stopping: the signal and the grace fly.toml gives.
+    let fly = fly();
+    assert_eq!(storegate["stop_signal"].as_str(), Some(string(&fly, "kill_signal")));
+    assert_eq!(storegate["stop_grace_period"].as_str(), Some(string(&fly, "kill_timeout")));
+}
+
+#[test]
+fn compose_services_have_health_checks_and_volumes() {
+    let compose = compose();
+    let services = compose["services"].as_object().expect("services");
+    let mut names: Vec<&str> = services.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["postgres", "redis", "storegate"]);
+    for name in names {
+        let service = service(&compose, name);
+        health_command(service, name);
+        let check = &service["healthcheck"];
+        let duration = |key: &str| -> Duration {
+            humantime::parse_duration(text(&check[key], key)).unwrap_or_else(|e| panic!("{name} {key}: {e}"))
+        };
+        assert!(duration("timeout") < duration("interval"), "{name}: timeout shorter than interval");
+        assert!(check["retries"].as_u64().is_some_and(|r| r >= 1), "{name}: retries");
+    }
+    assert!(
+        health_command(service(&compose, "postgres"), "postgres").iter().any(|w| w.contains("pg_isready"))
+    );
+    assert!(health_command(service(&compose, "redis"), "redis").iter().any(|w| w.contains("ping")));
+
+    // The data outlives the containers: named volumes, declared.
+    let declared = compose["volumes"].as_object().expect("top-level volumes");
+    for (name, path) in [("postgres", "/var/lib/postgresql/data"), ("redis", "/data")] {
+        let mounts: Vec<&str> = service(&compose, name)["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .map(|v| text(v, "a volume"))
+            .collect();
+        let volume = mounts
+            .iter()
+            .find_map(|m| m.strip_suffix(&format!(":{path}")))
+            .unwrap_or_else(|| panic!("{name} keeps {path} in a volume: {mounts:?}"));
+        assert!(declared.contains_key(volume), "volume {volume} is declared");
+    }
+}
+
+/// storegate's health check, run as Docker would run it, against a real
+/// server: it passes while `/healthz` answers 200 and fails once the
+/// server is gone. (The slim image has bash, not curl.)
+#[tokio::test]
+async fn the_compose_health_check_passes_against_a_running_server() {
+    let compose = compose();
+    let argv = health_command(service(&compose, "storegate"), "storegate");
+    assert_eq!(argv[0], "CMD");
+    let script = argv.get(3).cloned().unwrap_or_default();
+    assert_eq!(argv[1..3], ["bash", "-c"], "a bash script: {argv:?}");
+    let fly_path = fly_checks().iter().map(|c| string(c, "path").to_string()).next().expect("a fly check");
+    assert!(script.contains(&format!("GET {fly_path} ")), "the path fly.toml checks: {script}");
+    let port = setting_default("port");
+    let target = format!("/dev/tcp/127.0.0.1/{port}");
+    assert!(script.contains(&target), "it asks the port storegate listens on: {script}");
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = sqlite_url(dir.path());
+    let connection = storegate::db::connect(&url).await.expect("database opens");
+    storegate::db::migrate(&connection).await.expect("migrations run");
+    let config =
+        storegate::config::Config::for_database(url, b"deploy-test-secret-of-at-least-32-bytes".to_vec());
+    let state = storegate::AppState::new(connection, config).expect("state builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let bound = listener.local_addr().expect("address").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(storegate::server::serve_listener(listener, state, async {
+        stopped.await.ok();
+    }));
+    let local = script.replace(&target, &format!("/dev/tcp/127.0.0.1/{bound}"));
+    let run = |script: String| async move {
+        tokio::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await
+            .expect("bash runs")
+            .success()
+    };
+    assert!(run(local.clone()).await, "the health check fails against a healthy server: {local}");
+    stop.send(()).ok();
+    server.await.expect("the server stops");
+    assert!(!run(local.clone()).await, "the health check passes with no server: {local}");
 }

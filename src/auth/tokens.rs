@@ -1,12 +1,15 @@
-//! Token issue and verification (docs/API.md §2). HS256 only, pinned: the
-//! algorithm in a token's header is never trusted to choose the check.
+//! Token issue and verification (docs/API.md §2, §8). One algorithm,
+//! pinned: HS256 or EdDSA as configured. A token's header never chooses
+//! the check; under EdDSA its `kid` only picks which of our public keys
+//! (current or previous) to verify with, and an unknown `kid` is refused.
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::keys::{JwkSet, JwtKeys, KeyError};
 use crate::domain::error::AppError;
 
 pub const ISSUER: &str = "storegate";
@@ -44,28 +47,115 @@ pub struct IssuedToken {
 
 pub struct TokenService {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The algorithm and, under EdDSA, the current key's `kid`.
+    header: Header,
+    decoding: VerifyingKeys,
     validation: Validation,
+    /// The public keys to publish; `None` under HS256.
+    jwks: Option<JwkSet>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
 }
 
+/// What a token's signature is checked against.
+enum VerifyingKeys {
+    /// The HS256 secret.
+    Secret(DecodingKey),
+    /// EdDSA public keys by `kid`: the current one, then the previous one.
+    ByKid(Vec<(String, DecodingKey)>),
+}
+
 impl TokenService {
+    /// An HS256 service with `secret`.
     pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
+        Self::pinned(
+            Algorithm::HS256,
+            EncodingKey::from_secret(secret),
+            None,
+            VerifyingKeys::Secret(DecodingKey::from_secret(secret)),
+            None,
+            access_ttl,
+            refresh_ttl,
+        )
+    }
+
+    /// A service signing with `keys`: HS256 as [`TokenService::new`], or
+    /// EdDSA with the current key (its `kid` in every header), verifying
+    /// with the current or the previous public key.
+    ///
+    /// # Errors
+    /// Only if the private key cannot be encoded, which would be a bug.
+    pub fn from_keys(keys: &JwtKeys, access_ttl: Duration, refresh_ttl: Duration) -> Result<Self, KeyError> {
+        let (current, previous) = match keys {
+            JwtKeys::Hs256(secret) => return Ok(Self::new(secret, access_ttl, refresh_ttl)),
+            JwtKeys::EdDsa { current, previous } => (current, previous),
+        };
+        let public = current.public();
+        let mut published = vec![public];
+        published.extend(previous.iter().filter(|p| **p != public));
+        let decoding =
+            published.iter().map(|key| (key.kid(), DecodingKey::from_ed_der(key.as_bytes()))).collect();
+        let jwks = JwkSet { keys: published.iter().map(|key| key.jwk()).collect() };
+        Ok(Self::pinned(
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_der(&current.to_pkcs8_der()?),
+            Some(public.kid()),
+            VerifyingKeys::ByKid(decoding),
+            Some(jwks),
+            access_ttl,
+            refresh_ttl,
+        ))
+    }
+
+    fn pinned(
+        algorithm: Algorithm,
+        encoding: EncodingKey,
+        kid: Option<String>,
+        decoding: VerifyingKeys,
+        jwks: Option<JwkSet>,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Self {
+        let mut header = Header::new(algorithm);
+        header.kid = kid;
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            access_ttl,
-            refresh_ttl,
+        Self { encoding, header, decoding, validation, jwks, access_ttl, refresh_ttl }
+    }
+
+    /// The public keys tokens are verified with, as a JWK set; `None` when
+    /// tokens are signed with a shared secret (HS256).
+    pub fn jwks(&self) -> Option<&JwkSet> {
+        self.jwks.as_ref()
+    }
+
+    /// The key a token's signature is checked against. Under EdDSA, the
+    /// token's `kid` must name one of ours; the algorithm is still checked
+    /// by `decode`, against the pinned one.
+    fn decoding_key(&self, token: &str) -> Result<&DecodingKey, AppError> {
+        match &self.decoding {
+            VerifyingKeys::Secret(key) => Ok(key),
+            VerifyingKeys::ByKid(keys) => {
+                let header =
+                    decode_header(token).map_err(|_| AppError::invalid_token("the token is malformed"))?;
+                if header.alg != Algorithm::EdDSA {
+                    return Err(AppError::invalid_token(
+                        "the token is signed with an algorithm this server does not accept",
+                    ));
+                }
+                let kid = header.kid.ok_or_else(|| {
+                    AppError::invalid_token("the token does not name its signing key (kid)")
+                })?;
+                keys.iter().find(|(known, _)| *known == kid).map(|(_, key)| key).ok_or_else(|| {
+                    AppError::invalid_token("the token is signed with a key this server does not know")
+                })
+            }
         }
     }
 
@@ -95,8 +185,7 @@ impl TokenService {
             fresh: fresh && kind == TokenKind::Access,
             roles,
         };
-        let token =
-            encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
+        let token = encode(&self.header, &claims, &self.encoding).map_err(AppError::internal)?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -108,7 +197,7 @@ impl TokenService {
     /// which check failed but never echoes the token.
     pub fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, AppError> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+        let data = decode::<Claims>(token, self.decoding_key(token)?, &self.validation).map_err(|e| {
             AppError::invalid_token(match e.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired",
                 ErrorKind::ImmatureSignature => "the token is not valid yet",

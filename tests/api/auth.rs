@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, TestApp, sign_with, unsigned};
+use crate::common::{PASSWORD, TestApp, unsigned};
 
 const ME: &str = "{ me { id email roles createdAt } }";
 
@@ -148,10 +148,19 @@ async fn rest_me_without_a_token_is_401_with_a_bearer_challenge() {
 }
 
 /// Every refused token, on REST and GraphQL: 401, `invalid_token`
-/// challenge on REST, `UNAUTHENTICATED` on GraphQL.
+/// challenge on REST, `UNAUTHENTICATED` on GraphQL; with HS256 tokens and
+/// with EdDSA ones.
 #[tokio::test]
-async fn refused_tokens_are_401_on_both_faces() {
-    let app = TestApp::new().await;
+async fn refused_tokens_are_401_on_both_faces_hs256() {
+    refused_tokens_are_401_on_both_faces(&TestApp::signing_with(Algorithm::HS256).await).await;
+}
+
+#[tokio::test]
+async fn refused_tokens_are_401_on_both_faces_eddsa() {
+    refused_tokens_are_401_on_both_faces(&TestApp::signing_with(Algorithm::EdDSA).await).await;
+}
+
+async fn refused_tokens_are_401_on_both_faces(app: &TestApp) {
     let good = app.user_token("victim@example.com").await;
     let user_id = app.get("/api/auth/me", Some(&good)).await.body["id"].as_i64().unwrap() as i32;
     let now = chrono::Utc::now().timestamp();
@@ -184,7 +193,8 @@ async fn refused_tokens_are_401_on_both_faces() {
     let parts: Vec<&str> = good.split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
 
-    // HS512 with the right key: the algorithm is pinned to HS256.
+    // HS512 (with the HS256 secret, when that is the key): the algorithm
+    // is pinned.
     let other_alg = jsonwebtoken::encode(
         &Header::new(Algorithm::HS512),
         &claims,
@@ -195,7 +205,7 @@ async fn refused_tokens_are_401_on_both_faces() {
     let cases: Vec<(&str, String)> = vec![
         ("garbage", "not.a.token".into()),
         ("alg none", unsigned(&claims)),
-        ("another key", sign_with(&claims, b"another-secret-that-is-32-bytes-long!!")),
+        ("another key", app.sign_with_another_key(&claims)),
         ("other algorithm", other_alg),
         ("tampered", tampered),
         ("expired", app.sign(&expired)),

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
-use storegate::auth::{Claims, TokenKind};
+use storegate::auth::{Claims, Ed25519PrivateKey, JwtKeys, TokenKind};
 use storegate::config::Config;
 use storegate::{AppState, app, db};
 use tower::ServiceExt;
@@ -85,6 +85,12 @@ pub fn require_postgres() -> String {
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_config(|_| {}).await
+    }
+
+    /// An app signing tokens with `algorithm`: HS256 with [`SECRET`], or
+    /// EdDSA with a fresh Ed25519 key.
+    pub async fn signing_with(algorithm: Algorithm) -> Self {
+        Self::with_config(|c| c.jwt_keys = keys_for(algorithm)).await
     }
 
     /// A test app whose configuration `adjust` may change (Redis, limits).
@@ -233,9 +239,25 @@ impl TestApp {
         self.state.tokens.issue(user_id, vec!["user".into()], TokenKind::Access, true).expect("issue").claims
     }
 
-    /// Signs arbitrary claims with the server's key.
+    /// Signs arbitrary claims with the server's key (and, under EdDSA, its
+    /// `kid`).
     pub fn sign(&self, claims: &impl serde::Serialize) -> String {
-        sign_with(claims, SECRET)
+        match &self.state.config.jwt_keys {
+            JwtKeys::Hs256(secret) => sign_with(claims, secret),
+            JwtKeys::EdDsa { current, .. } => sign_ed(claims, current, Some(current.public().kid())),
+        }
+    }
+
+    /// Signs claims with the server's algorithm but a key it does not
+    /// have; under EdDSA the header names the server's own `kid`, so only
+    /// the signature is wrong.
+    pub fn sign_with_another_key(&self, claims: &impl serde::Serialize) -> String {
+        match &self.state.config.jwt_keys {
+            JwtKeys::Hs256(_) => sign_with(claims, b"another-secret-that-is-32-bytes-long!!"),
+            JwtKeys::EdDsa { current, .. } => {
+                sign_ed(claims, &Ed25519PrivateKey::generate(), Some(current.public().kid()))
+            }
+        }
     }
 
     /// Creates a store as `token`; returns its id.
@@ -265,6 +287,23 @@ pub async fn post_graphql(app: &TestApp, body: Value, accept: Option<&str>) -> R
         builder = builder.header(header::ACCEPT, accept);
     }
     app.send(builder.body(Body::from(body.to_string())).unwrap()).await
+}
+
+/// Token keys for `algorithm`: [`SECRET`], or a fresh Ed25519 key.
+pub fn keys_for(algorithm: Algorithm) -> JwtKeys {
+    match algorithm {
+        Algorithm::HS256 => JwtKeys::Hs256(SECRET.to_vec()),
+        Algorithm::EdDSA => JwtKeys::EdDsa { current: Ed25519PrivateKey::generate(), previous: None },
+        other => panic!("storegate does not sign with {other:?}"),
+    }
+}
+
+/// An EdDSA token signed by `key`, its header naming `kid`.
+pub fn sign_ed(claims: &impl serde::Serialize, key: &Ed25519PrivateKey, kid: Option<String>) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = kid;
+    let der = key.to_pkcs8_der().expect("the key encodes");
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&der)).expect("sign")
 }
 
 pub fn sign_with(claims: &impl serde::Serialize, secret: &[u8]) -> String {

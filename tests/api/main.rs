@@ -11,6 +11,7 @@ mod graphql_http;
 mod http_errors;
 mod http_server;
 mod items;
+mod jwks;
 mod operations;
 mod parity;
 mod pool;

@@ -209,13 +209,21 @@ async fn an_unreachable_redis_fails_closed() {
 }
 
 #[tokio::test]
-async fn forged_algorithms_and_revoked_tokens_are_refused() {
-    let app = TestApp::new().await;
+async fn forged_algorithms_and_revoked_tokens_are_refused_hs256() {
+    forged_algorithms_and_revoked_tokens_are_refused(&TestApp::signing_with(Algorithm::HS256).await).await;
+}
+
+#[tokio::test]
+async fn forged_algorithms_and_revoked_tokens_are_refused_eddsa() {
+    forged_algorithms_and_revoked_tokens_are_refused(&TestApp::signing_with(Algorithm::EdDSA).await).await;
+}
+
+async fn forged_algorithms_and_revoked_tokens_are_refused(app: &TestApp) {
     let token = app.user_token("alg@example.com").await;
     let id = app.get("/api/auth/me", Some(&token)).await.body["id"].as_i64().unwrap() as i32;
     let claims = app.claims_for(id);
-    // RS256 named in the header but signed with the HMAC secret: the
-    // classic key-confusion forgery. HS256 is pinned, so it is refused.
+    // RS256 named in the header over the genuine signature: the classic
+    // key-confusion forgery. The algorithm is pinned, so it is refused.
     let header = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         r#"{"alg":"RS256","typ":"JWT"}"#,

@@ -18,6 +18,7 @@ pub mod items;
 pub mod money;
 pub mod pagination;
 pub mod permissions;
+pub mod precondition;
 pub mod products;
 pub mod revocations;
 pub mod statements;

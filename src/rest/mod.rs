@@ -3,6 +3,7 @@
 //! queries the database or decides a permission.
 
 pub mod auth;
+pub mod conditional;
 pub mod extract;
 pub mod factories;
 pub mod inputs;

@@ -4,6 +4,7 @@
 mod auth;
 mod catalog;
 mod common;
+mod conditional;
 mod constraints;
 mod faults;
 mod graphql_cost;

@@ -52,9 +52,8 @@ export type SaveResult =
  */
 export async function saveItem(id: number, etag: string | null, change: { name: string; price: number }): Promise<SaveResult> {
   const { data, error, response } = await rest.PATCH('/api/items/{id}', {
-    params: { path: { id } },
+    params: { path: { id }, header: etag ? { 'If-Match': etag } : {} },
     body: change,
-    headers: etag ? { 'If-Match': etag } : {},
   });
   if (data) return { ok: true, tagged: { item: data, etag: response.headers.get('ETag') } };
   return { ok: false, conflict: response.status === 412, problem: problem(error, response) };

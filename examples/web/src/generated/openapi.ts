@@ -705,7 +705,7 @@ export interface components {
              * @example NOT_FOUND
              * @enum {string}
              */
-            code: "BAD_REQUEST" | "UNAUTHENTICATED" | "FRESH_TOKEN_REQUIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BAD_USER_INPUT" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+            code: "BAD_REQUEST" | "UNAUTHENTICATED" | "FRESH_TOKEN_REQUIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BAD_USER_INPUT" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
             /**
              * @description What went wrong, for people.
              * @example no store with id 42
@@ -1085,6 +1085,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Not modified: `If-None-Match` names the current representation. No body. */
+        NotModified: {
+            headers: {
+                /** @description The current tag, the one the client sent */
+                ETag?: string;
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description The request body exceeds the 1 MiB limit. */
         PayloadTooLarge: {
             headers: {
@@ -1097,6 +1106,24 @@ export interface components {
                  *       "detail": "the request body exceeds the 1 MiB limit",
                  *       "status": 413,
                  *       "title": "Payload Too Large",
+                 *       "type": "about:blank"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `If-Match` named no current version of the resource: it changed since it was read. Nothing was changed; read it again (its new `ETag`) and retry. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "PRECONDITION_FAILED",
+                 *       "detail": "the resource has changed since the version this write expects; read it again",
+                 *       "status": 412,
+                 *       "title": "Precondition Failed",
                  *       "type": "about:blank"
                  *     }
                  */
@@ -1412,6 +1439,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     /** @description `/api/factories/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -1432,7 +1461,14 @@ export interface operations {
     getFactory: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A tag from an earlier `ETag` (or a list of them, or `*`): while it is
+                 *     current the answer is `304 Not Modified` without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1447,12 +1483,15 @@ export interface operations {
             /** @description The factory */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Factory"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1461,7 +1500,16 @@ export interface operations {
     replaceFactory: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1480,6 +1528,8 @@ export interface operations {
             /** @description The factory as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1490,6 +1540,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1499,7 +1550,16 @@ export interface operations {
     deleteFactory: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1522,13 +1582,23 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateFactory: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1547,6 +1617,8 @@ export interface operations {
             /** @description The factory as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1557,6 +1629,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1621,6 +1694,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     /** @description `/api/items/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -1640,7 +1715,14 @@ export interface operations {
     getItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A tag from an earlier `ETag` (or a list of them, or `*`): while it is
+                 *     current the answer is `304 Not Modified` without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1655,12 +1737,15 @@ export interface operations {
             /** @description The item */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Item"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1669,7 +1754,16 @@ export interface operations {
     replaceItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1688,6 +1782,8 @@ export interface operations {
             /** @description The item as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1697,6 +1793,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1706,7 +1803,16 @@ export interface operations {
     deleteItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1728,13 +1834,23 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1753,6 +1869,8 @@ export interface operations {
             /** @description The item as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1762,6 +1880,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1826,6 +1945,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     /** @description `/api/products/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -1846,7 +1967,14 @@ export interface operations {
     getProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A tag from an earlier `ETag` (or a list of them, or `*`): while it is
+                 *     current the answer is `304 Not Modified` without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1861,12 +1989,15 @@ export interface operations {
             /** @description The product */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Product"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1875,7 +2006,16 @@ export interface operations {
     replaceProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1894,6 +2034,8 @@ export interface operations {
             /** @description The product as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1904,6 +2046,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1913,7 +2056,16 @@ export interface operations {
     deleteProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1935,13 +2087,23 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -1960,6 +2122,8 @@ export interface operations {
             /** @description The product as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1970,6 +2134,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -2029,6 +2194,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     /** @description `/api/stores/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -2049,7 +2216,14 @@ export interface operations {
     getStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A tag from an earlier `ETag` (or a list of them, or `*`): while it is
+                 *     current the answer is `304 Not Modified` without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2064,12 +2238,15 @@ export interface operations {
             /** @description The store with its items */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StoreDetail"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2078,7 +2255,16 @@ export interface operations {
     replaceStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2097,6 +2283,8 @@ export interface operations {
             /** @description The store as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2107,6 +2295,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -2116,7 +2305,16 @@ export interface operations {
     deleteStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2138,13 +2336,23 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2163,6 +2371,8 @@ export interface operations {
             /** @description The store as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2173,6 +2383,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -2234,6 +2445,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     /** @description `/api/todos/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -2253,7 +2466,14 @@ export interface operations {
     getTodo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A tag from an earlier `ETag` (or a list of them, or `*`): while it is
+                 *     current the answer is `304 Not Modified` without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2268,12 +2488,15 @@ export interface operations {
             /** @description The todo */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Todo"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2282,7 +2505,16 @@ export interface operations {
     deleteTodo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2303,13 +2535,23 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTodo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the write expects (or a list of them, or `*`): when the
+                 *     resource's current tag is not among them the answer is `412
+                 *     Precondition Failed` and nothing changes. Without it the write
+                 *     proceeds unconditionally.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The resource's id (anything but a non-negative 32-bit integer names none: 404).
@@ -2328,6 +2570,8 @@ export interface operations {
             /** @description The todo as it is now */
             200: {
                 headers: {
+                    /** @description The strong tag of this representation */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2337,6 +2581,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

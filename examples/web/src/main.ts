@@ -5,7 +5,12 @@
 import { connect, graphqlClient, type LiveState } from './api/graphql';
 import { getItem, problem, rest, saveItem, type Problem, type Tagged } from './api/rest';
 import { setAccessToken } from './api/session';
-import { ItemChanged, ProductsWithFactories, StoreWithItems, Stores } from './operations';
+import {
+  ItemChangedDocument as ItemChanged,
+  ProductsWithFactoriesDocument as ProductsWithFactories,
+  StoreWithItemsDocument as StoreWithItems,
+  StoresDocument as Stores,
+} from './generated/graphql';
 
 function $(id: string): HTMLElement {
   const element = document.getElementById(id);

@@ -1,6 +1,7 @@
 // GraphQL through urql: queries over HTTP POST /graphql, subscriptions over
 // the graphql-transport-ws socket at /graphql/ws. Documents and their
-// result types come from GraphQL Code Generator (src/generated/gql).
+// result types come from GraphQL Code Generator (codegen.mjs, from
+// src/operations.graphql into src/generated/graphql.ts).
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createSocket, type Client as Socket } from 'graphql-ws';
 import { authorization } from './session';

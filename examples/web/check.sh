@@ -43,7 +43,7 @@ npm ci --no-audit --no-fund --silent || fail "npm ci failed"
 
 echo "== generated types match schema.graphql and openapi.json"
 GENERATED_DIR="$work/generated" npm run --silent generate >"$work/generate.log" 2>&1 ||
-    { cat "$work/generate.log"; fail "type generation failed"; }
+    { cat "$work/generate.log"; fail "type generation failed: if the schema dropped or changed something src/operations.graphql asks for, the app must change with it"; }
 if ! diff -ru src/generated "$work/generated" >"$work/generated.diff"; then
     head -n 60 "$work/generated.diff"
     fail "examples/web/src/generated is stale: schema.graphql or openapi.json changed without regenerating the client types; run \`npm run generate\` in examples/web and commit the result"
@@ -58,7 +58,7 @@ npx vite build --logLevel warn || fail "vite build failed"
 echo "== cargo build"
 # CI has already built this (debug) binary; then this is a no-op.
 (cd "$root" && cargo build --quiet) || fail "cargo build failed"
-bin="$root/target/debug/storegate"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/storegate"
 
 echo "== start storegate and the app"
 unset REDIS_URL TEST_DATABASE_URL TEST_REDIS_URL

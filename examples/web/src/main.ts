@@ -77,7 +77,9 @@ async function loadProducts(): Promise<void> {
   const body = $('products');
   body.replaceChildren();
   if (result.error) {
-    body.append(cell(result.error.message));
+    const row = document.createElement('tr');
+    row.append(cell(result.error.message));
+    body.append(row);
   }
   for (const product of result.data?.products.nodes ?? []) {
     const row = document.createElement('tr');
@@ -210,7 +212,9 @@ async function openEditor(id: number): Promise<void> {
     $('editor').dataset.itemId = String(id);
     $('editor').hidden = false;
   } catch (error) {
-    say('editor-message', describe(error as Problem), 'error');
+    // getItem throws the problem+json; fetch itself throws on a network error.
+    const text = error instanceof Error ? error.message : describe(error as Problem);
+    say('editor-message', text, 'error');
   }
 }
 
@@ -219,7 +223,11 @@ $('editor-form').addEventListener('submit', async (event) => {
   if (!editing) return;
   const fields = new FormData(event.target as HTMLFormElement);
   const change = { name: String(fields.get('name')), price: Number(fields.get('price')) };
-  const result = await saveItem(editing.item.id, editing.etag, change);
+  const result = await saveItem(editing.item.id, editing.etag, change).catch((error: unknown) => {
+    say('editor-message', `Not saved: ${String(error)}`, 'error');
+    return null;
+  });
+  if (!result) return;
   if (result.ok) {
     fillEditor(result.tagged);
     showItem({ ...result.tagged.item, id: String(result.tagged.item.id), updatedAt: result.tagged.item.updated_at });

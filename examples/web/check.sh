@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== npm ci"
-npm ci --no-audit --no-fund --silent || fail "npm ci failed"
+npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed"
 
 echo "== generated types match schema.graphql and openapi.json"
 GENERATED_DIR="$work/generated" npm run --silent generate >"$work/generate.log" 2>&1 ||

@@ -67,7 +67,13 @@ integer cents; a third decimal is a `422`.
 * **Pagination** is keyset-based: collections return `{\"data\": [...], \"next_cursor\": ...}`, \
 take `?limit=` (1-100, default 20) and `?cursor=`, and set `Link: <...>; rel=\"next\"` while \
 there is a next page.
-* **Creates** answer `201` with a `Location` header; the body equals a later `GET`.";
+* **Creates** answer `201` with a `Location` header; the body equals a later `GET`.
+* **Conditional requests**: single resources carry a strong `ETag`; `If-None-Match` with the \
+current tag answers `304`, and `If-Match` on `PUT`/`PATCH`/`DELETE` answers `412` (code \
+`PRECONDITION_FAILED`, nothing changed) once the resource has changed.
+* **Safe retries**: a create sent with an `Idempotency-Key` (1-255 characters) runs once; for 24 \
+hours a retry with the same key and body gets the first answer again (`Idempotent-Replayed: \
+true`), another body under the key is a `422`, and a retry while the first runs is a `409`.";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

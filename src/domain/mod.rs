@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod factories;
 pub mod health;
+pub mod idempotency;
 pub mod input;
 pub mod items;
 pub mod money;

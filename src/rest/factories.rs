@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::FactoryInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
@@ -141,12 +142,15 @@ async fn show(
     path = "/",
     tag = "factories",
     operation_id = "createFactory",
+    params(IdempotencyKey),
     request_body = FactoryInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = FactoryBody,
-            headers(("Location" = String, description = "`/api/factories/{id}`"), ("ETag" = String, description = "The strong tag of this representation"))),
+            headers(("Location" = String, description = "`/api/factories/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]

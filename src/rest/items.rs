@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::ItemInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::error::AppError;
@@ -18,7 +19,8 @@ use crate::domain::input::WriteMode;
 use crate::domain::items;
 use crate::domain::{Money, time};
 use crate::openapi::{
-    BodyErrors, CommonErrors, Forbidden, NotFound, NotModified, Partial, PreconditionFailed, QueryErrors,
+    BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
+    QueryErrors,
 };
 use crate::state::AppState;
 
@@ -135,11 +137,14 @@ async fn show(
     path = "/",
     tag = "items",
     operation_id = "createItem",
+    params(IdempotencyKey),
     request_body = ItemInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ItemBody,
-            headers(("Location" = String, description = "`/api/items/{id}`"), ("ETag" = String, description = "The strong tag of this representation"))),
+            headers(("Location" = String, description = "`/api/items/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]

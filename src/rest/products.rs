@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::ProductInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::error::AppError;
@@ -158,11 +159,13 @@ async fn show(
     path = "/",
     tag = "products",
     operation_id = "createProduct",
+    params(IdempotencyKey),
     request_body = ProductInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ProductBody,
-            headers(("Location" = String, description = "`/api/products/{id}`"), ("ETag" = String, description = "The strong tag of this representation"))),
+            headers(("Location" = String, description = "`/api/products/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),

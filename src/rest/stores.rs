@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::StoreInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
@@ -155,11 +156,13 @@ async fn show(
     path = "/",
     tag = "stores",
     operation_id = "createStore",
+    params(IdempotencyKey),
     request_body = StoreInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = StoreDetail,
-            headers(("Location" = String, description = "`/api/stores/{id}`"), ("ETag" = String, description = "The strong tag of this representation"))),
+            headers(("Location" = String, description = "`/api/stores/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),

@@ -11,13 +11,14 @@ use utoipa_axum::routes;
 
 use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::{StatusName, TodoInput};
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
 use crate::domain::time;
 use crate::domain::todos::{self, parse_status, status_name};
 use crate::openapi::{
-    BodyErrors, CommonErrors, NotFound, NotModified, Partial, PreconditionFailed, QueryErrors,
+    BodyErrors, CommonErrors, Conflict, NotFound, NotModified, Partial, PreconditionFailed, QueryErrors,
 };
 use crate::state::AppState;
 
@@ -139,11 +140,14 @@ async fn show(
     path = "/",
     tag = "todos",
     operation_id = "createTodo",
+    params(IdempotencyKey),
     request_body = TodoInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = TodoBody,
-            headers(("Location" = String, description = "`/api/todos/{id}`"), ("ETag" = String, description = "The strong tag of this representation"))),
+            headers(("Location" = String, description = "`/api/todos/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]

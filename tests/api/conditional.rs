@@ -6,6 +6,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
+use storegate::config::CorsOrigins;
+
 use crate::common::{Res, TestApp, require_postgres};
 
 /// A request with `headers` (and a JSON body when given).
@@ -260,4 +262,38 @@ async fn graphql_writes_stay_unconditional_and_report_the_shared_code_vocabulary
         )
         .await;
     assert_eq!(res.body["data"]["updateStore"]["name"], "Renamed", "{}", res.text);
+}
+
+#[tokio::test]
+async fn browsers_may_send_the_precondition_and_key_headers_and_read_the_tag() {
+    let app = TestApp::with_config(|c| {
+        c.cors_allowed_origins = CorsOrigins::List(vec!["https://shop.example".into()])
+    })
+    .await;
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/stores/1")
+        .header(header::ORIGIN, "https://shop.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "PATCH")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "if-match,if-none-match,idempotency-key")
+        .body(Body::empty())
+        .unwrap();
+    let allowed = app.send(preflight).await;
+    let headers = allowed.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
+    for name in ["if-match", "if-none-match", "idempotency-key"] {
+        assert!(headers.contains(name), "{name} not allowed: {headers}");
+    }
+    let token = app.user_token("cors@example.com").await;
+    let store = app.store(&token, "Cors").await;
+    let read = send_with(
+        &app,
+        Method::GET,
+        &format!("/api/stores/{store}"),
+        None,
+        &[("origin", "https://shop.example")],
+        None,
+    )
+    .await;
+    let exposed = read.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("idempotent-replayed"), "{exposed}");
 }

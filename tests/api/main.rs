@@ -11,6 +11,7 @@ mod graphql_cost;
 mod graphql_http;
 mod http_errors;
 mod http_server;
+mod idempotency;
 mod items;
 mod operations;
 mod parity;

@@ -1,9 +1,11 @@
 // The app is served from the same origin as the API it calls: `vite dev`
 // and `vite preview` forward /api and /graphql (including the websocket at
-// /graphql/ws) to storegate at STOREGATE_URL. Same origin means no CORS
-// preflight, and storegate's CORS layer (src/observability.rs) neither
-// allows the `If-Match` request header nor exposes `ETag`, which the
-// item editor needs; behind one origin both simply pass.
+// /graphql/ws) to storegate at STOREGATE_URL. So the server needs no CORS
+// settings for it, no write pays a preflight (a PATCH with If-Match would
+// cross origins with one), and the page is deployed as it would be in
+// production: app and API behind one host. Serving dist/ from another
+// origin works too: storegate's CORS layer (src/observability.rs) allows
+// If-Match and exposes ETag; set CORS_ALLOWED_ORIGINS in production.
 import { defineConfig } from 'vite';
 
 const target = process.env.STOREGATE_URL ?? 'http://127.0.0.1:8080';

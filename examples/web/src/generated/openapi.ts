@@ -1426,7 +1426,17 @@ export interface operations {
     createFactory: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /**
+                 * @description Any string of 1 to 255 characters, unique per intended create. For
+                 *     24 hours a retry with the same key and body gets the first answer
+                 *     again (with `Idempotent-Replayed: true`) and creates nothing; the
+                 *     same key with another body is a 422; a retry while the first still
+                 *     runs is a 409. A create that fails frees its key.
+                 * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
+                 */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1441,6 +1451,8 @@ export interface operations {
                 headers: {
                     /** @description The strong tag of this representation */
                     ETag?: string;
+                    /** @description `true` on an answer replayed for a repeated `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description `/api/factories/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -1452,6 +1464,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1681,7 +1694,17 @@ export interface operations {
     createItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /**
+                 * @description Any string of 1 to 255 characters, unique per intended create. For
+                 *     24 hours a retry with the same key and body gets the first answer
+                 *     again (with `Idempotent-Replayed: true`) and creates nothing; the
+                 *     same key with another body is a 422; a retry while the first still
+                 *     runs is a 409. A create that fails frees its key.
+                 * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
+                 */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1696,6 +1719,8 @@ export interface operations {
                 headers: {
                     /** @description The strong tag of this representation */
                     ETag?: string;
+                    /** @description `true` on an answer replayed for a repeated `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description `/api/items/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -1706,6 +1731,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -1932,7 +1958,17 @@ export interface operations {
     createProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /**
+                 * @description Any string of 1 to 255 characters, unique per intended create. For
+                 *     24 hours a retry with the same key and body gets the first answer
+                 *     again (with `Idempotent-Replayed: true`) and creates nothing; the
+                 *     same key with another body is a 422; a retry while the first still
+                 *     runs is a 409. A create that fails frees its key.
+                 * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
+                 */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1947,6 +1983,8 @@ export interface operations {
                 headers: {
                     /** @description The strong tag of this representation */
                     ETag?: string;
+                    /** @description `true` on an answer replayed for a repeated `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description `/api/products/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -2181,7 +2219,17 @@ export interface operations {
     createStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /**
+                 * @description Any string of 1 to 255 characters, unique per intended create. For
+                 *     24 hours a retry with the same key and body gets the first answer
+                 *     again (with `Idempotent-Replayed: true`) and creates nothing; the
+                 *     same key with another body is a 422; a retry while the first still
+                 *     runs is a 409. A create that fails frees its key.
+                 * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
+                 */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2196,6 +2244,8 @@ export interface operations {
                 headers: {
                     /** @description The strong tag of this representation */
                     ETag?: string;
+                    /** @description `true` on an answer replayed for a repeated `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description `/api/stores/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -2432,7 +2482,17 @@ export interface operations {
     createTodo: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /**
+                 * @description Any string of 1 to 255 characters, unique per intended create. For
+                 *     24 hours a retry with the same key and body gets the first answer
+                 *     again (with `Idempotent-Replayed: true`) and creates nothing; the
+                 *     same key with another body is a 422; a retry while the first still
+                 *     runs is a 409. A create that fails frees its key.
+                 * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
+                 */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2447,6 +2507,8 @@ export interface operations {
                 headers: {
                     /** @description The strong tag of this representation */
                     ETag?: string;
+                    /** @description `true` on an answer replayed for a repeated `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description `/api/todos/{id}` */
                     Location?: string;
                     [name: string]: unknown;
@@ -2457,6 +2519,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

@@ -471,13 +471,24 @@ fn cors(config: &Config) -> CorsLayer {
             Method::DELETE,
             Method::OPTIONS,
         ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID,
+            // Conditional requests and safe retries (docs/API.md §3.2).
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            crate::rest::idempotency::IDEMPOTENCY_KEY,
+        ])
         .expose_headers([
             header::LOCATION,
             header::LINK,
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
             REQUEST_ID,
+            header::ETAG,
+            crate::rest::idempotency::REPLAYED,
         ])
         .allow_credentials(config.cors_allow_credentials)
         .max_age(Duration::from_secs(600))

@@ -36,7 +36,7 @@ pub const BEARER: &str = "bearer";
 pub const REFRESH_BEARER: &str = "refreshToken";
 
 /// Every `code` a problem can carry (the vocabulary of docs/API.md §3).
-pub const PROBLEM_CODES: [&str; 13] = [
+pub const PROBLEM_CODES: [&str; 14] = [
     "BAD_REQUEST",
     "UNAUTHENTICATED",
     "FRESH_TOKEN_REQUIRED",
@@ -44,6 +44,7 @@ pub const PROBLEM_CODES: [&str; 13] = [
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "CONFLICT",
+    "PRECONDITION_FAILED",
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
     "BAD_USER_INPUT",
@@ -66,7 +67,13 @@ integer cents; a third decimal is a `422`.
 * **Pagination** is keyset-based: collections return `{\"data\": [...], \"next_cursor\": ...}`, \
 take `?limit=` (1-100, default 20) and `?cursor=`, and set `Link: <...>; rel=\"next\"` while \
 there is a next page.
-* **Creates** answer `201` with a `Location` header; the body equals a later `GET`.";
+* **Creates** answer `201` with a `Location` header; the body equals a later `GET`.
+* **Conditional requests**: single resources carry a strong `ETag`; `If-None-Match` with the \
+current tag answers `304`, and `If-Match` on `PUT`/`PATCH`/`DELETE` answers `412` (code \
+`PRECONDITION_FAILED`, nothing changed) once the resource has changed.
+* **Safe retries**: a create sent with an `Idempotency-Key` (1-255 characters) runs once; for 24 \
+hours a retry with the same key and body gets the first answer again (`Idempotent-Replayed: \
+true`), another body under the key is a `422`, and a retry while the first runs is a `409`.";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -91,6 +98,8 @@ there is a next page.
             Forbidden,
             NotFound,
             Conflict,
+            NotModified,
+            PreconditionFailed,
             PayloadTooLarge,
             UnsupportedMediaType,
             UnprocessableEntity,
@@ -494,6 +503,37 @@ problem_response!(
 );
 
 problem_response!(
+    /// 412: an `If-Match` that no longer names the current version.
+    PreconditionFailed => problem(
+        "`If-Match` named no current version of the resource: it changed since it was read. \
+         Nothing was changed; read it again (its new `ETag`) and retry.",
+        example(
+            412,
+            "PRECONDITION_FAILED",
+            "the resource has changed since the version this write expects; read it again",
+        ),
+        &[],
+    )
+);
+
+/// 304: the client's copy (`If-None-Match`) is current; no body.
+pub struct NotModified;
+
+impl<'r> ToResponse<'r> for NotModified {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let etag = HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some("The current tag, the one the client sent"))
+            .build();
+        let response = ResponseBuilder::new()
+            .description("Not modified: `If-None-Match` names the current representation. No body.")
+            .header("ETag", etag)
+            .build();
+        ("NotModified", RefOr::T(response))
+    }
+}
+
+problem_response!(
     /// 413: the body is over 1 MiB.
     PayloadTooLarge => problem(
         "The request body exceeds the 1 MiB limit.",
@@ -610,6 +650,7 @@ mod tests {
             AppError::Forbidden(String::new()),
             AppError::NotFound(String::new()),
             AppError::Conflict(String::new()),
+            AppError::PreconditionFailed(String::new()),
             AppError::Validation(vec![FieldError::new("a", "b")]),
             AppError::RateLimited { retry_after_secs: 1 },
             AppError::ServiceUnavailable { retry_after_secs: 1 },
@@ -623,6 +664,7 @@ mod tests {
                 | AppError::Forbidden(_)
                 | AppError::NotFound(_)
                 | AppError::Conflict(_)
+                | AppError::PreconditionFailed(_)
                 | AppError::Validation(_)
                 | AppError::RateLimited { .. }
                 | AppError::ServiceUnavailable { .. }

@@ -29,6 +29,8 @@ use crate::{app, db};
 
 /// How often expired rows leave the database blocklist.
 const REVOCATION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+/// How often idempotency keys older than a day leave the database.
+const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// An HTTP/2 connection is pinged after this long without a frame, and
 /// closed if the ping is not answered within the timeout: dead peers
 /// (a vanished NAT entry) do not keep their slot.
@@ -70,10 +72,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let purge = (state.blocklist.backend() == "database")
         .then(|| DatabaseBlocklist::spawn_purge(connection.clone(), REVOCATION_PURGE_INTERVAL));
+    let idempotency_purge =
+        crate::domain::idempotency::spawn_purge(connection.clone(), IDEMPOTENCY_PURGE_INTERVAL);
     serve_listener(listener, state, shutdown_signal()).await;
     if let Some(purge) = purge {
         purge.abort();
     }
+    idempotency_purge.abort();
     connection.close().await.ok();
     tracing::info!("storegate stopped");
     Ok(())

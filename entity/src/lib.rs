@@ -4,6 +4,7 @@
 //! only code that queries them.
 
 pub mod factory;
+pub mod idempotency_key;
 pub mod item;
 pub mod product;
 pub mod revoked_token;
@@ -13,6 +14,7 @@ pub mod user;
 
 pub mod prelude {
     pub use super::factory::Entity as Factory;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::item::Entity as Item;
     pub use super::product::Entity as Product;
     pub use super::revoked_token::Entity as RevokedToken;

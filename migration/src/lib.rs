@@ -10,6 +10,7 @@ mod m20261122_000004_create_factories;
 mod m20261122_000005_create_products;
 mod m20261122_000006_create_revoked_tokens;
 mod m20261122_000007_create_todos;
+mod m20261207_000001_create_idempotency_keys;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_products::Migration),
             Box::new(m20261122_000006_create_revoked_tokens::Migration),
             Box::new(m20261122_000007_create_todos::Migration),
+            Box::new(m20261207_000001_create_idempotency_keys::Migration),
         ]
     }
 }

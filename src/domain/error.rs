@@ -39,6 +39,9 @@ pub enum AppError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// A conditional write (`If-Match` over REST) whose expected version is
+    /// no longer the current one: nothing was changed.
+    PreconditionFailed(String),
     Validation(Vec<FieldError>),
     RateLimited {
         retry_after_secs: u64,
@@ -80,6 +83,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
             Self::Validation(_) => "BAD_USER_INPUT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
@@ -90,7 +94,11 @@ impl AppError {
     /// The human-readable detail. Never includes internal causes.
     pub fn detail(&self) -> String {
         match self {
-            Self::BadRequest(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::BadRequest(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Conflict(m)
+            | Self::PreconditionFailed(m) => m.clone(),
             Self::Unauthenticated { message, .. } => message.clone(),
             Self::FreshTokenRequired => "this action needs a fresh token: log in again to get one".into(),
             Self::Validation(errors) => {

@@ -7,8 +7,8 @@ use std::sync::LazyLock;
 use entity::factory::{self, Certifications};
 use entity::product;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, SelectModel,
-    SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, SelectModel, SqlErr,
 };
 use validator::{Validate, ValidationError};
 
@@ -17,6 +17,7 @@ use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_admin;
+use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::state::AppState;
@@ -119,44 +120,66 @@ pub async fn create(
     Ok(model.insert(db).await?)
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
+/// `expect` against the factory as it is in the write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `Forbidden`, `NotFound`, `Validation`.
+/// `Unauthenticated`, `Forbidden`, `NotFound`, `PreconditionFailed`, `Validation`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: FactoryInput,
     mode: WriteMode,
+    expect: &Expect<'_, factory::Model>,
 ) -> Result<factory::Model, AppError> {
-    let db = &state.db;
     require_admin(viewer)?;
-    let current = get(state, id).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, id).await?;
+    expect.check(&current)?;
     let mut model = validate(input, mode, Some(&current))?;
     model.id = Set(id);
     model.created_at = Set(current.created_at);
     model.updated_at = Set(time::now());
-    Ok(model.update(db).await?)
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// # Errors
-/// `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict` while the factory
-/// still has products.
-pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
-    let db = &state.db;
+/// `Unauthenticated`, `Forbidden`, `NotFound`, `PreconditionFailed`,
+/// `Conflict` while the factory still has products.
+pub async fn delete(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    id: i32,
+    expect: &Expect<'_, factory::Model>,
+) -> Result<(), AppError> {
     require_admin(viewer)?;
-    get(state, id).await?;
-    let products = product::Entity::find().filter(product::Column::FactoryId.eq(id)).count(db).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, id).await?;
+    expect.check(&current)?;
+    let products = product::Entity::find().filter(product::Column::FactoryId.eq(id)).count(&txn).await?;
     if products > 0 {
         return Err(still_has_products(id, Some(products)));
     }
-    factory::Entity::delete_by_id(id).exec(db).await.map_err(|e| match e.sql_err() {
+    factory::Entity::delete_by_id(id).exec(&txn).await.map_err(|e| match e.sql_err() {
         // A product was added between the count and the delete.
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => still_has_products(id, None),
         _ => e.into(),
     })?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// The factory, locked for the rest of `txn` (`FOR UPDATE` on PostgreSQL;
+/// SQLite's write transaction already excludes other writers).
+async fn locked(txn: &DatabaseTransaction, id: i32) -> Result<factory::Model, AppError> {
+    factory::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("factory", id))
 }
 
 fn still_has_products(id: i32, count: Option<u64>) -> AppError {

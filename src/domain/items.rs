@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SelectModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SelectModel,
 };
 use validator::Validate;
 
@@ -17,6 +17,7 @@ use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::events::{Change, ChangeKind};
@@ -128,47 +129,69 @@ pub async fn create(
     Ok(created)
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
+/// `expect` against the item as it is in the write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`.
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `PreconditionFailed`, `Validation`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: ItemInput,
     mode: WriteMode,
+    expect: &Expect<'_, item::Model>,
 ) -> Result<item::Model, AppError> {
-    let db = &state.db;
     require_fresh(viewer)?;
-    let current = get(state, id).await?;
-    let valid = validate(db, input, mode, Some(&current)).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, id).await?;
+    expect.check(&current)?;
+    let valid = validate(&txn, input, mode, Some(&current)).await?;
     let mut model: item::ActiveModel = current.into();
     model.name = Set(valid.name);
     model.price_cents = Set(valid.price.cents());
     model.store_id = Set(valid.store_id);
     model.updated_at = Set(time::now());
-    let updated = model.update(db).await?;
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
     state.events.publish(Change::Item { kind: ChangeKind::Updated, item: updated.clone() });
     Ok(updated)
 }
 
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+pub async fn delete(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    id: i32,
+    expect: &Expect<'_, item::Model>,
+) -> Result<(), AppError> {
     require_admin(viewer)?;
+    let txn = begin_write(&state.db).await?;
     // Read first: subscribers are told what was deleted.
-    let existing = get(state, id).await?;
-    let result = item::Entity::delete_by_id(id).exec(&state.db).await?;
+    let existing = locked(&txn, id).await?;
+    expect.check(&existing)?;
+    let result = item::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("item", id));
     }
+    txn.commit().await?;
     state.events.publish(Change::Item { kind: ChangeKind::Deleted, item: existing });
     Ok(())
 }
 
+/// The item, locked for the rest of `txn` (`FOR UPDATE` on PostgreSQL;
+/// SQLite's write transaction already excludes other writers).
+async fn locked(txn: &DatabaseTransaction, id: i32) -> Result<item::Model, AppError> {
+    item::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("item", id))
+}
+
 async fn validate(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     input: ItemInput,
     mode: WriteMode,
     current: Option<&item::Model>,
@@ -195,7 +218,7 @@ async fn validate(
     }
 }
 
-async fn store_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+async fn store_exists(db: &impl ConnectionTrait, id: i32) -> Result<bool, AppError> {
     let found = store::Entity::find_by_id(id)
         .select_only()
         .column(store::Column::Id)

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 
 use entity::{factory, product};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, RelationTrait, Select,
 };
@@ -20,6 +20,7 @@ use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::money::{Money, validate_price};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::state::AppState;
@@ -154,7 +155,10 @@ pub struct ProductSummaryRow {
 /// # Errors
 /// `NotFound` when there is no such product.
 pub async fn get_summary(state: &AppState, id: i32) -> Result<ProductSummaryRow, AppError> {
-    let db = &state.db;
+    summary(&state.db, id).await
+}
+
+async fn summary(db: &impl ConnectionTrait, id: i32) -> Result<ProductSummaryRow, AppError> {
     static BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
         CachedStatement::new(
             &product::Entity::find_by_id(0)
@@ -223,43 +227,76 @@ pub async fn create(
     get(state, created.id).await
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
+/// `expect` against the product (with its factory's name) as it is in the
+/// write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Validation`, `Conflict`.
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `PreconditionFailed`, `Validation`, `Conflict`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: ProductInput,
     mode: WriteMode,
+    expect: &Expect<'_, ProductSummaryRow>,
 ) -> Result<ProductRow, AppError> {
-    let db = &state.db;
     require_fresh(viewer)?;
-    let current = get(state, id).await?.product;
-    let mut model = validate(db, input, mode, Some(&current)).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, id, expect).await?;
+    let mut model = validate(&txn, input, mode, Some(&current)).await?;
     model.id = Set(id);
     model.created_at = Set(current.created_at);
     model.updated_at = Set(time::now());
     let sku = model.sku.clone().unwrap();
-    model.update(db).await.map_err(|e| sku_conflict(e, &sku))?;
+    model.update(&txn).await.map_err(|e| sku_conflict(e, &sku))?;
+    txn.commit().await?;
     get(state, id).await
 }
 
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
-    let db = &state.db;
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+pub async fn delete(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    id: i32,
+    expect: &Expect<'_, ProductSummaryRow>,
+) -> Result<(), AppError> {
     require_admin(viewer)?;
-    let result = product::Entity::delete_by_id(id).exec(db).await?;
+    let txn = begin_write(&state.db).await?;
+    locked(&txn, id, expect).await?;
+    let result = product::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("product", id));
     }
+    txn.commit().await?;
     Ok(())
 }
 
+/// The product, locked for the rest of `txn` (`FOR UPDATE` on PostgreSQL;
+/// SQLite's write transaction already excludes other writers), once
+/// `expect` has passed. Its factory's name is read only when `expect`
+/// needs it.
+async fn locked(
+    txn: &DatabaseTransaction,
+    id: i32,
+    expect: &Expect<'_, ProductSummaryRow>,
+) -> Result<product::Model, AppError> {
+    let current = product::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("product", id))?;
+    if !expect.is_conditional() {
+        return Ok(current);
+    }
+    let row = summary(txn, id).await?;
+    expect.check(&row)?;
+    Ok(row.product)
+}
+
 async fn validate(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     input: ProductInput,
     mode: WriteMode,
     current: Option<&product::Model>,
@@ -302,7 +339,7 @@ async fn validate(
     }
 }
 
-async fn factory_exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+async fn factory_exists(db: &impl ConnectionTrait, id: i32) -> Result<bool, AppError> {
     let found = factory::Entity::find_by_id(id)
         .select_only()
         .column(factory::Column::Id)

@@ -9,8 +9,8 @@
 //! mapping are unchanged). Rows decode through the entities as before.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, QueryTrait, SelectorTrait,
-    Statement, StatementBuilder, Value,
+    ConnectionTrait, DatabaseBackend, DbErr, QueryResult, QueryTrait, SelectorTrait, Statement,
+    StatementBuilder, Value,
 };
 
 /// One statement's SQL for each backend; its placeholders take the values
@@ -36,7 +36,7 @@ impl CachedStatement {
         }
     }
 
-    fn statement(&self, db: &DatabaseConnection, values: Vec<Value>) -> Statement {
+    fn statement(&self, db: &impl ConnectionTrait, values: Vec<Value>) -> Statement {
         let backend = db.get_database_backend();
         let sql = match backend {
             DatabaseBackend::Postgres => &self.postgres,
@@ -52,7 +52,7 @@ impl CachedStatement {
     /// Database and decoding errors.
     pub async fn one<S: SelectorTrait>(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         values: Vec<Value>,
     ) -> Result<Option<S::Item>, DbErr> {
         db.query_one_raw(self.statement(db, values)).await?.map(S::from_raw_query_result).transpose()
@@ -64,7 +64,7 @@ impl CachedStatement {
     /// Database and decoding errors.
     pub async fn all<S: SelectorTrait>(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         values: Vec<Value>,
     ) -> Result<Vec<S::Item>, DbErr> {
         db.query_all_raw(self.statement(db, values))
@@ -79,7 +79,11 @@ impl CachedStatement {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn rows(&self, db: &DatabaseConnection, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
+    pub async fn rows(
+        &self,
+        db: &impl ConnectionTrait,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
         db.query_all_raw(self.statement(db, values)).await
     }
 
@@ -89,7 +93,7 @@ impl CachedStatement {
     /// Database errors.
     pub async fn row(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         values: Vec<Value>,
     ) -> Result<Option<QueryResult>, DbErr> {
         db.query_one_raw(self.statement(db, values)).await
@@ -99,7 +103,7 @@ impl CachedStatement {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn exists(&self, db: &DatabaseConnection, values: Vec<Value>) -> Result<bool, DbErr> {
+    pub async fn exists(&self, db: &impl ConnectionTrait, values: Vec<Value>) -> Result<bool, DbErr> {
         Ok(db.query_one_raw(self.statement(db, values)).await?.is_some())
     }
 }

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use entity::{item, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
-    FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DerivePartialModel, EntityTrait, FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder,
+    QuerySelect, SelectModel,
 };
 use validator::Validate;
 
@@ -16,6 +17,7 @@ use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_user};
+use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::state::AppState;
@@ -97,10 +99,11 @@ pub async fn get_with_item_summaries(
     state: &AppState,
     id: i32,
 ) -> Result<(store::Model, Vec<ItemSummary>), AppError> {
-    let db = &state.db;
-    static WITH_SUMMARIES: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<ItemSummary>);
-    read_store_joined_with_items(&WITH_SUMMARIES, db, id).await
+    read_store_joined_with_items(&WITH_SUMMARIES, &state.db, id).await
 }
+
+/// [`get_with_item_summaries`]'s statement.
+static WITH_SUMMARIES: LazyLock<CachedStatement> = LazyLock::new(store_joined_with_items::<ItemSummary>);
 
 /// One statement: the store by id joined with its items (none: one row
 /// with no item), ordered by item id. The items' columns, those `T`
@@ -121,7 +124,7 @@ fn store_joined_with_items<T: PartialModelTrait>() -> CachedStatement {
 
 async fn read_store_joined_with_items<T: PartialModelTrait>(
     statement: &CachedStatement,
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: i32,
 ) -> Result<(store::Model, Vec<T>), AppError> {
     let rows = statement.rows(db, vec![id.into()]).await?;
@@ -165,40 +168,78 @@ pub async fn create(
     model.insert(db).await.map_err(|e| name_conflict(e, &name))
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`).
+/// A store as its REST detail shows it, with its items: what a
+/// conditional write of a store checks.
+pub type StoreWithSummaries = (store::Model, Vec<ItemSummary>);
+
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
+/// `expect` against the store (with its items) as it is in the write's
+/// transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `NotFound`, `Validation`, `Conflict` (name taken).
+/// `Unauthenticated`, `NotFound`, `PreconditionFailed`, `Validation`, `Conflict` (name taken).
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: StoreInput,
     mode: WriteMode,
+    expect: &Expect<'_, StoreWithSummaries>,
 ) -> Result<store::Model, AppError> {
-    let db = &state.db;
     require_user(viewer)?;
-    let current = get(state, id).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, id, expect).await?;
     let name = validated_name(input, mode, Some(current.name.clone()))?;
     let mut model: store::ActiveModel = current.into();
     model.name_key = Set(name_key(&name));
     model.name = Set(name.clone());
     model.updated_at = Set(time::now());
-    model.update(db).await.map_err(|e| name_conflict(e, &name))
+    let updated = model.update(&txn).await.map_err(|e| name_conflict(e, &name))?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// Deletes a store and, through the foreign key, its items.
 ///
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`.
-pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
-    let db = &state.db;
+/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+pub async fn delete(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    id: i32,
+    expect: &Expect<'_, StoreWithSummaries>,
+) -> Result<(), AppError> {
     require_admin(viewer)?;
-    let result = store::Entity::delete_by_id(id).exec(db).await?;
+    let txn = begin_write(&state.db).await?;
+    locked(&txn, id, expect).await?;
+    let result = store::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("store", id));
     }
+    txn.commit().await?;
     Ok(())
+}
+
+/// The store, locked for the rest of `txn` (`FOR UPDATE` on PostgreSQL,
+/// which also holds back new items: their foreign key check shares the
+/// store's row; SQLite's write transaction excludes other writers), once
+/// `expect` has passed. Its items are read only when `expect` needs them.
+async fn locked(
+    txn: &DatabaseTransaction,
+    id: i32,
+    expect: &Expect<'_, StoreWithSummaries>,
+) -> Result<store::Model, AppError> {
+    let current = store::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("store", id))?;
+    if !expect.is_conditional() {
+        return Ok(current);
+    }
+    let with_items = read_store_joined_with_items(&WITH_SUMMARIES, txn, id).await?;
+    expect.check(&with_items)?;
+    Ok(with_items.0)
 }
 
 fn validated_name(input: StoreInput, mode: WriteMode, current: Option<String>) -> Result<String, AppError> {

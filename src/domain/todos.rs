@@ -2,7 +2,10 @@
 //! (404, never 403), so ids leak nothing.
 
 use entity::todo::{self, Status};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SelectModel};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, SelectModel,
+};
 use std::sync::LazyLock;
 use validator::Validate;
 
@@ -11,6 +14,7 @@ use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::require_user;
+use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
 use crate::events::{Change, ChangeKind};
@@ -132,17 +136,22 @@ pub async fn create(
     Ok(created)
 }
 
-/// PATCH: completing sets `completed_at`; reopening clears it.
+/// PATCH: completing sets `completed_at`; reopening clears it. `expect`
+/// is checked against the todo as it is in the write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `NotFound` (missing or someone else's), `Validation`.
+/// `Unauthenticated`, `NotFound` (missing or someone else's), `PreconditionFailed`, `Validation`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     input: TodoInput,
+    expect: &Expect<'_, todo::Model>,
 ) -> Result<todo::Model, AppError> {
-    let current = get(state, viewer, id).await?;
+    let owner = require_user(viewer)?.user_id;
+    let txn = begin_write(&state.db).await?;
+    let current = locked(&txn, owner, id).await?;
+    expect.check(&current)?;
     let mut errors = FieldErrors::default();
     let title =
         trimmed(errors.required("title", input.title, WriteMode::Partial, Some(current.title.clone())));
@@ -160,26 +169,47 @@ pub async fn update(
     model.status = Set(status);
     model.completed_at = Set(completed_at);
     model.updated_at = Set(now);
-    let updated = model.update(&state.db).await?;
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
     state.events.publish(Change::Todo { kind: ChangeKind::Updated, todo: updated.clone() });
     Ok(updated)
 }
 
 /// # Errors
-/// `Unauthenticated`, `NotFound` (missing or someone else's).
-pub async fn delete(state: &AppState, viewer: Option<&Viewer>, id: i32) -> Result<(), AppError> {
+/// `Unauthenticated`, `NotFound` (missing or someone else's), `PreconditionFailed`.
+pub async fn delete(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    id: i32,
+    expect: &Expect<'_, todo::Model>,
+) -> Result<(), AppError> {
+    let owner = require_user(viewer)?.user_id;
+    let txn = begin_write(&state.db).await?;
     // Read first (owner check included): subscribers are told what went.
-    let existing = get(state, viewer, id).await?;
+    let existing = locked(&txn, owner, id).await?;
+    expect.check(&existing)?;
     let result = todo::Entity::delete_many()
         .filter(todo::Column::Id.eq(id))
         .filter(todo::Column::OwnerId.eq(existing.owner_id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("todo", id));
     }
+    txn.commit().await?;
     state.events.publish(Change::Todo { kind: ChangeKind::Deleted, todo: existing });
     Ok(())
+}
+
+/// The caller's todo, locked for the rest of `txn` (`FOR UPDATE` on
+/// PostgreSQL; SQLite's write transaction already excludes other writers).
+async fn locked(txn: &DatabaseTransaction, owner: i32, id: i32) -> Result<todo::Model, AppError> {
+    todo::Entity::find_by_id(id)
+        .filter(todo::Column::OwnerId.eq(owner))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("todo", id))
 }
 
 fn status_of(errors: &mut FieldErrors, patch: Patch<StatusName>) -> Option<Status> {

@@ -15,6 +15,7 @@ use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
+use crate::domain::precondition::Expect;
 
 /// Shared: the products of one page that come from the same factory point
 /// at one row instead of a copy each.
@@ -189,14 +190,15 @@ impl FactoryMutation {
             certifications: patch(input.certifications),
         };
         Ok(Factory(Arc::new(
-            factories::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?,
+            factories::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial, &Expect::Anything)
+                .await?,
         )))
     }
 
     /// Admins only; refused with `CONFLICT` while the factory has products.
     async fn delete_factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "factory")?;
-        factories::delete(state(ctx), viewer(ctx), id).await?;
+        factories::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;
         Ok(true)
     }
 }

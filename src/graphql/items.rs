@@ -12,6 +12,7 @@ use super::stores::Store;
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
+use crate::domain::precondition::Expect;
 use crate::domain::stores::ItemSummary;
 use crate::domain::{Money, Patch};
 
@@ -175,13 +176,15 @@ impl ItemMutation {
             price: patch(input.price),
             store_id: patch_id(input.store_id),
         };
-        Ok(Item::new(items::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Item::new(
+            items::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial, &Expect::Anything).await?,
+        ))
     }
 
     /// Admins only.
     async fn delete_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "item")?;
-        items::delete(state(ctx), viewer(ctx), id).await?;
+        items::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;
         Ok(true)
     }
 }

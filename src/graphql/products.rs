@@ -12,6 +12,7 @@ use super::loaders::{FactoryById, Loaders};
 use super::scalars::DateTime;
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
+use crate::domain::precondition::Expect;
 use crate::domain::products::{self, ProductInput, ProductRow};
 use crate::domain::{Money, Patch};
 
@@ -165,13 +166,16 @@ impl ProductMutation {
             price: patch(input.price),
             factory_id: patch_id(input.factory_id),
         };
-        Ok(Product::joined(products::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Product::joined(
+            products::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial, &Expect::Anything)
+                .await?,
+        ))
     }
 
     /// Admins only.
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "product")?;
-        products::delete(state(ctx), viewer(ctx), id).await?;
+        products::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;
         Ok(true)
     }
 }

@@ -12,6 +12,7 @@ use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
+use crate::domain::precondition::Expect;
 use crate::domain::stores::{self, ItemSummary, StoreInput};
 
 pub struct Store {
@@ -161,13 +162,15 @@ impl StoreMutation {
     ) -> async_graphql::Result<Store> {
         let id = row_id(&id, "store")?;
         let input = StoreInput { name: patch(input.name) };
-        Ok(Store::new(stores::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial).await?))
+        Ok(Store::new(
+            stores::update(state(ctx), viewer(ctx), id, input, WriteMode::Partial, &Expect::Anything).await?,
+        ))
     }
 
     /// Deletes a store and its items (admins only).
     async fn delete_store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "store")?;
-        stores::delete(state(ctx), viewer(ctx), id).await?;
+        stores::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;
         Ok(true)
     }
 }

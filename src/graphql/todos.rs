@@ -7,6 +7,7 @@ use super::connection::{Relay, page_complexity, page_request, relay};
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::scalars::DateTime;
 use crate::domain::Patch;
+use crate::domain::precondition::Expect;
 use crate::domain::todos::{self, StatusName, TodoInput};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -121,12 +122,12 @@ impl TodoMutation {
         let id = row_id(&id, "todo")?;
         let input =
             TodoInput { title: patch(input.title), status: patch(input.status).map(StatusName::from) };
-        Ok(Todo(todos::update(state(ctx), viewer(ctx), id, input).await?))
+        Ok(Todo(todos::update(state(ctx), viewer(ctx), id, input, &Expect::Anything).await?))
     }
 
     async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "todo")?;
-        todos::delete(state(ctx), viewer(ctx), id).await?;
+        todos::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;
         Ok(true)
     }
 }

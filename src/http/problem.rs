@@ -91,6 +91,7 @@ pub fn status_of(error: &AppError) -> StatusCode {
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

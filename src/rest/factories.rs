@@ -1,6 +1,5 @@
 //! `/api/factories`.
 
-use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,14 +9,19 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::FactoryInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
 use crate::domain::factories;
 use crate::domain::input::WriteMode;
 use crate::domain::time;
-use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
+use crate::openapi::{
+    BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
+    QueryErrors,
+};
 use crate::state::AppState;
 
 /// The documented names of a page of factories and of a PATCH body.
@@ -112,16 +116,22 @@ async fn list(
     path = "/{id}",
     tag = "factories",
     operation_id = "getFactory",
-    params(Id),
+    params(Id, IfNoneMatch),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The factory", body = FactoryBody),
+        (status = 200, description = "The factory", body = FactoryBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 304, response = NotModified),
         (status = 404, response = NotFound),
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<FactoryBody>, AppError> {
-    Ok(JsonResponse(factories::get(&state, id).await?.into()))
+async fn show(
+    State(state): State<AppState>,
+    Id(id): Id,
+    if_none_match: IfNoneMatch,
+) -> Result<Response, AppError> {
+    Ok(if_none_match.answer(&FactoryBody::from(factories::get(&state, id).await?)))
 }
 
 /// Create a factory
@@ -132,12 +142,15 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<
     path = "/",
     tag = "factories",
     operation_id = "createFactory",
+    params(IdempotencyKey),
     request_body = FactoryInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = FactoryBody,
-            headers(("Location" = String, description = "`/api/factories/{id}`"))),
+            headers(("Location" = String, description = "`/api/factories/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -158,13 +171,15 @@ async fn create(
     path = "/{id}",
     tag = "factories",
     operation_id = "replaceFactory",
-    params(Id),
+    params(Id, IfMatch),
     request_body = FactoryInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The factory as it is now", body = FactoryBody),
+        (status = 200, description = "The factory as it is now", body = FactoryBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -172,11 +187,10 @@ async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<FactoryInput>,
-) -> Result<JsonResponse<FactoryBody>, AppError> {
-    Ok(JsonResponse(
-        factories::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
-    ))
+) -> Result<Tagged<FactoryBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Full).await
 }
 
 /// Update a factory
@@ -187,13 +201,15 @@ async fn replace(
     path = "/{id}",
     tag = "factories",
     operation_id = "updateFactory",
-    params(Id),
+    params(Id, IfMatch),
     request_body = FactoryPatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The factory as it is now", body = FactoryBody),
+        (status = 200, description = "The factory as it is now", body = FactoryBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -201,11 +217,24 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<FactoryInput>,
-) -> Result<JsonResponse<FactoryBody>, AppError> {
-    Ok(JsonResponse(
-        factories::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
-    ))
+) -> Result<Tagged<FactoryBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Partial).await
+}
+
+async fn write(
+    state: AppState,
+    caller: Caller,
+    id: i32,
+    if_match: IfMatch,
+    input: FactoryInput,
+    mode: WriteMode,
+) -> Result<Tagged<FactoryBody>, AppError> {
+    let check = |current: &factory::Model| if_match.matches(&FactoryBody::from(current.clone()));
+    let written =
+        factories::update(&state, caller.viewer(), id, input.into(), mode, &if_match.expect(&check)).await?;
+    Ok(Tagged(written.into()))
 }
 
 /// Delete a factory
@@ -216,16 +245,23 @@ async fn update(
     path = "/{id}",
     tag = "factories",
     operation_id = "deleteFactory",
-    params(Id),
+    params(Id, IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         CommonErrors,
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(factories::delete(&state, caller.viewer(), id)).await
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    if_match: IfMatch,
+) -> Result<StatusCode, AppError> {
+    let check = |current: &factory::Model| if_match.matches(&FactoryBody::from(current.clone()));
+    deleted(factories::delete(&state, caller.viewer(), id, &if_match.expect(&check))).await
 }

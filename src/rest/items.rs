@@ -1,6 +1,5 @@
 //! `/api/items`.
 
-use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,14 +9,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::ItemInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::items;
 use crate::domain::{Money, time};
-use crate::openapi::{BodyErrors, CommonErrors, Forbidden, NotFound, Partial, QueryErrors};
+use crate::openapi::{
+    BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
+    QueryErrors,
+};
 use crate::state::AppState;
 
 /// The documented names of a page of items and of a PATCH body.
@@ -106,16 +110,22 @@ async fn list(
     path = "/{id}",
     tag = "items",
     operation_id = "getItem",
-    params(Id),
+    params(Id, IfNoneMatch),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The item", body = ItemBody),
+        (status = 200, description = "The item", body = ItemBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 304, response = NotModified),
         (status = 404, response = NotFound),
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ItemBody>, AppError> {
-    Ok(JsonResponse(items::get(&state, id).await?.into()))
+async fn show(
+    State(state): State<AppState>,
+    Id(id): Id,
+    if_none_match: IfNoneMatch,
+) -> Result<Response, AppError> {
+    Ok(if_none_match.answer(&ItemBody::from(items::get(&state, id).await?)))
 }
 
 /// Create an item
@@ -127,11 +137,14 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<
     path = "/",
     tag = "items",
     operation_id = "createItem",
+    params(IdempotencyKey),
     request_body = ItemInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ItemBody,
-            headers(("Location" = String, description = "`/api/items/{id}`"))),
+            headers(("Location" = String, description = "`/api/items/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -152,12 +165,14 @@ async fn create(
     path = "/{id}",
     tag = "items",
     operation_id = "replaceItem",
-    params(Id),
+    params(Id, IfMatch),
     request_body = ItemInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The item as it is now", body = ItemBody),
+        (status = 200, description = "The item as it is now", body = ItemBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -165,9 +180,10 @@ async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<ItemInput>,
-) -> Result<JsonResponse<ItemBody>, AppError> {
-    Ok(JsonResponse(items::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into()))
+) -> Result<Tagged<ItemBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Full).await
 }
 
 /// Update an item
@@ -178,12 +194,14 @@ async fn replace(
     path = "/{id}",
     tag = "items",
     operation_id = "updateItem",
-    params(Id),
+    params(Id, IfMatch),
     request_body = ItemPatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The item as it is now", body = ItemBody),
+        (status = 200, description = "The item as it is now", body = ItemBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -191,11 +209,24 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<ItemInput>,
-) -> Result<JsonResponse<ItemBody>, AppError> {
-    Ok(JsonResponse(
-        items::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
-    ))
+) -> Result<Tagged<ItemBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Partial).await
+}
+
+async fn write(
+    state: AppState,
+    caller: Caller,
+    id: i32,
+    if_match: IfMatch,
+    input: ItemInput,
+    mode: WriteMode,
+) -> Result<Tagged<ItemBody>, AppError> {
+    let check = |current: &item::Model| if_match.matches(&ItemBody::from(current.clone()));
+    let item =
+        items::update(&state, caller.viewer(), id, input.into(), mode, &if_match.expect(&check)).await?;
+    Ok(Tagged(item.into()))
 }
 
 /// Delete an item
@@ -206,15 +237,22 @@ async fn update(
     path = "/{id}",
     tag = "items",
     operation_id = "deleteItem",
-    params(Id),
+    params(Id, IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors,
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(items::delete(&state, caller.viewer(), id)).await
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    if_match: IfMatch,
+) -> Result<StatusCode, AppError> {
+    let check = |current: &item::Model| if_match.matches(&ItemBody::from(current.clone()));
+    deleted(items::delete(&state, caller.viewer(), id, &if_match.expect(&check))).await
 }

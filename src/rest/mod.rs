@@ -3,8 +3,10 @@
 //! queries the database or decides a permission.
 
 pub mod auth;
+pub mod conditional;
 pub mod extract;
 pub mod factories;
+pub mod idempotency;
 pub mod inputs;
 pub mod items;
 pub mod products;
@@ -47,7 +49,9 @@ pub fn openapi() -> OpenApi {
 
 pub fn router(state: AppState) -> Router {
     let layer = axum::middleware::from_fn_with_state(state.clone(), extract::authenticate_every_request);
-    let (router, api) = routes(|routes| routes.route_layer(layer)).split_for_parts();
+    // Inside the authentication layer: a key belongs to the caller it names.
+    let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::replay_creates);
+    let (router, api) = routes(|routes| routes.route_layer(idempotent).route_layer(layer)).split_for_parts();
     // Outside the authentication layer: the docs are public, whatever
     // Swagger UI's "Authorize" dialog holds.
     let docs = SwaggerUi::new(DOCS_PATH)

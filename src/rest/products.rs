@@ -1,7 +1,6 @@
 //! `/api/products`. A product shows only its factory's id and name; the
 //! full factory is `GET /api/factories/{id}`.
 
-use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,14 +9,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::ProductInput;
 use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::products::{self, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
-use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
+use crate::openapi::{
+    BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
+    QueryErrors,
+};
 use crate::state::AppState;
 
 /// The documented names of a page of products and of a PATCH body.
@@ -128,16 +132,22 @@ async fn list(
     path = "/{id}",
     tag = "products",
     operation_id = "getProduct",
-    params(Id),
+    params(Id, IfNoneMatch),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The product", body = ProductBody),
+        (status = 200, description = "The product", body = ProductBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 304, response = NotModified),
         (status = 404, response = NotFound),
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<ProductBody>, AppError> {
-    Ok(JsonResponse(products::get_summary(&state, id).await?.into()))
+async fn show(
+    State(state): State<AppState>,
+    Id(id): Id,
+    if_none_match: IfNoneMatch,
+) -> Result<Response, AppError> {
+    Ok(if_none_match.answer(&ProductBody::from(products::get_summary(&state, id).await?)))
 }
 
 /// Create a product
@@ -149,11 +159,13 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<
     path = "/",
     tag = "products",
     operation_id = "createProduct",
+    params(IdempotencyKey),
     request_body = ProductInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ProductBody,
-            headers(("Location" = String, description = "`/api/products/{id}`"))),
+            headers(("Location" = String, description = "`/api/products/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
@@ -176,13 +188,15 @@ async fn create(
     path = "/{id}",
     tag = "products",
     operation_id = "replaceProduct",
-    params(Id),
+    params(Id, IfMatch),
     request_body = ProductInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The product as it is now", body = ProductBody),
+        (status = 200, description = "The product as it is now", body = ProductBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -190,11 +204,10 @@ async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<ProductInput>,
-) -> Result<JsonResponse<ProductBody>, AppError> {
-    Ok(JsonResponse(
-        products::update(&state, caller.viewer(), id, input.into(), WriteMode::Full).await?.into(),
-    ))
+) -> Result<Tagged<ProductBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Full).await
 }
 
 /// Update a product
@@ -205,13 +218,15 @@ async fn replace(
     path = "/{id}",
     tag = "products",
     operation_id = "updateProduct",
-    params(Id),
+    params(Id, IfMatch),
     request_body = ProductPatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The product as it is now", body = ProductBody),
+        (status = 200, description = "The product as it is now", body = ProductBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -219,11 +234,24 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<ProductInput>,
-) -> Result<JsonResponse<ProductBody>, AppError> {
-    Ok(JsonResponse(
-        products::update(&state, caller.viewer(), id, input.into(), WriteMode::Partial).await?.into(),
-    ))
+) -> Result<Tagged<ProductBody>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Partial).await
+}
+
+async fn write(
+    state: AppState,
+    caller: Caller,
+    id: i32,
+    if_match: IfMatch,
+    input: ProductInput,
+    mode: WriteMode,
+) -> Result<Tagged<ProductBody>, AppError> {
+    let check = |current: &ProductSummaryRow| if_match.matches(&ProductBody::from(current.clone()));
+    let written =
+        products::update(&state, caller.viewer(), id, input.into(), mode, &if_match.expect(&check)).await?;
+    Ok(Tagged(written.into()))
 }
 
 /// Delete a product
@@ -234,15 +262,22 @@ async fn update(
     path = "/{id}",
     tag = "products",
     operation_id = "deleteProduct",
-    params(Id),
+    params(Id, IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors,
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(products::delete(&state, caller.viewer(), id)).await
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    if_match: IfMatch,
+) -> Result<StatusCode, AppError> {
+    let check = |current: &ProductSummaryRow| if_match.matches(&ProductBody::from(current.clone()));
+    deleted(products::delete(&state, caller.viewer(), id, &if_match.expect(&check))).await
 }

@@ -15,9 +15,9 @@ use crate::domain::Page;
 use crate::domain::error::AppError;
 use crate::domain::pagination::PageRequest;
 
-/// `201 Created` with a `Location` header.
+/// `201 Created` with a `Location` header and the body's `ETag`.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
-    let mut response = (StatusCode::CREATED, JsonResponse(body)).into_response();
+    let mut response = super::conditional::tagged_json(StatusCode::CREATED, &body);
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }

@@ -1,6 +1,5 @@
 //! `/api/stores`.
 
-use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,14 +9,19 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::StoreInput;
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
-use crate::domain::stores;
+use crate::domain::stores::{self, StoreWithSummaries};
 use crate::domain::{Money, time};
-use crate::openapi::{BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, Partial, QueryErrors};
+use crate::openapi::{
+    BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
+    QueryErrors,
+};
 use crate::state::AppState;
 
 /// The documented names of a page of stores and of a PATCH body.
@@ -81,6 +85,12 @@ fn detail(store: store::Model, items: Vec<stores::ItemSummary>) -> StoreDetail {
     StoreDetail { store: store.into(), items: items.into_iter().map(ItemSummary::from).collect() }
 }
 
+/// The detail of a store as a conditional write reads it, to hash as `GET`
+/// would.
+fn detail_of((store, items): &StoreWithSummaries) -> StoreDetail {
+    detail(store.clone(), items.clone())
+}
+
 fn location(id: i32) -> String {
     format!("/api/stores/{id}")
 }
@@ -119,17 +129,23 @@ async fn list(
     path = "/{id}",
     tag = "stores",
     operation_id = "getStore",
-    params(Id),
+    params(Id, IfNoneMatch),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The store with its items", body = StoreDetail),
+        (status = 200, description = "The store with its items", body = StoreDetail,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 304, response = NotModified),
         (status = 404, response = NotFound),
         CommonErrors,
     ),
 )]
-async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<StoreDetail>, AppError> {
+async fn show(
+    State(state): State<AppState>,
+    Id(id): Id,
+    if_none_match: IfNoneMatch,
+) -> Result<Response, AppError> {
     let (store, items) = stores::get_with_item_summaries(&state, id).await?;
-    Ok(JsonResponse(detail(store, items)))
+    Ok(if_none_match.answer(&detail(store, items)))
 }
 
 /// Create a store
@@ -140,11 +156,13 @@ async fn show(State(state): State<AppState>, Id(id): Id) -> Result<JsonResponse<
     path = "/",
     tag = "stores",
     operation_id = "createStore",
+    params(IdempotencyKey),
     request_body = StoreInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = StoreDetail,
-            headers(("Location" = String, description = "`/api/stores/{id}`"))),
+            headers(("Location" = String, description = "`/api/stores/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
@@ -167,13 +185,15 @@ async fn create(
     path = "/{id}",
     tag = "stores",
     operation_id = "replaceStore",
-    params(Id),
+    params(Id, IfMatch),
     request_body = StoreInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The store as it is now", body = StoreDetail),
+        (status = 200, description = "The store as it is now", body = StoreDetail,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -181,9 +201,10 @@ async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<StoreInput>,
-) -> Result<JsonResponse<StoreDetail>, AppError> {
-    write(state, caller, id, input, WriteMode::Full).await
+) -> Result<Tagged<StoreDetail>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Full).await
 }
 
 /// Update a store
@@ -194,13 +215,15 @@ async fn replace(
     path = "/{id}",
     tag = "stores",
     operation_id = "updateStore",
-    params(Id),
+    params(Id, IfMatch),
     request_body = StorePatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The store as it is now", body = StoreDetail),
+        (status = 200, description = "The store as it is now", body = StoreDetail,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -208,21 +231,24 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<StoreInput>,
-) -> Result<JsonResponse<StoreDetail>, AppError> {
-    write(state, caller, id, input, WriteMode::Partial).await
+) -> Result<Tagged<StoreDetail>, AppError> {
+    write(state, caller, id, if_match, input, WriteMode::Partial).await
 }
 
 async fn write(
     state: AppState,
     caller: Caller,
     id: i32,
+    if_match: IfMatch,
     input: StoreInput,
     mode: WriteMode,
-) -> Result<JsonResponse<StoreDetail>, AppError> {
-    stores::update(&state, caller.viewer(), id, input.into(), mode).await?;
+) -> Result<Tagged<StoreDetail>, AppError> {
+    let check = |current: &StoreWithSummaries| if_match.matches(&detail_of(current));
+    stores::update(&state, caller.viewer(), id, input.into(), mode, &if_match.expect(&check)).await?;
     let (store, items) = stores::get_with_item_summaries(&state, id).await?;
-    Ok(JsonResponse(detail(store, items)))
+    Ok(Tagged(detail(store, items)))
 }
 
 /// Delete a store
@@ -233,15 +259,22 @@ async fn write(
     path = "/{id}",
     tag = "stores",
     operation_id = "deleteStore",
-    params(Id),
+    params(Id, IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted, with its items"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors,
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(stores::delete(&state, caller.viewer(), id)).await
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    if_match: IfMatch,
+) -> Result<StatusCode, AppError> {
+    let check = |current: &StoreWithSummaries| if_match.matches(&detail_of(current));
+    deleted(stores::delete(&state, caller.viewer(), id, &if_match.expect(&check))).await
 }

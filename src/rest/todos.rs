@@ -1,6 +1,5 @@
 //! `/api/todos`: the caller's own todos.
 
-use crate::json::JsonResponse;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,13 +9,17 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
+use super::idempotency::IdempotencyKey;
 use super::inputs::{StatusName, TodoInput};
 use super::responses::{Collection, PageParams, collection, created, deleted};
 use crate::domain::error::AppError;
 use crate::domain::time;
 use crate::domain::todos::{self, parse_status, status_name};
-use crate::openapi::{BodyErrors, CommonErrors, NotFound, Partial, QueryErrors};
+use crate::openapi::{
+    BodyErrors, CommonErrors, Conflict, NotFound, NotModified, Partial, PreconditionFailed, QueryErrors,
+};
 use crate::state::AppState;
 
 /// The documented names of a page of todos and of a PATCH body.
@@ -110,10 +113,12 @@ async fn list(
     path = "/{id}",
     tag = "todos",
     operation_id = "getTodo",
-    params(Id),
+    params(Id, IfNoneMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The todo", body = TodoBody),
+        (status = 200, description = "The todo", body = TodoBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 304, response = NotModified),
         (status = 404, response = NotFound),
         CommonErrors,
     ),
@@ -122,8 +127,9 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-) -> Result<JsonResponse<TodoBody>, AppError> {
-    Ok(JsonResponse(todos::get(&state, caller.viewer(), id).await?.into()))
+    if_none_match: IfNoneMatch,
+) -> Result<Response, AppError> {
+    Ok(if_none_match.answer(&TodoBody::from(todos::get(&state, caller.viewer(), id).await?)))
 }
 
 /// Create a todo
@@ -134,11 +140,14 @@ async fn show(
     path = "/",
     tag = "todos",
     operation_id = "createTodo",
+    params(IdempotencyKey),
     request_body = TodoInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = TodoBody,
-            headers(("Location" = String, description = "`/api/todos/{id}`"))),
+            headers(("Location" = String, description = "`/api/todos/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
+        (status = 409, response = Conflict),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -159,12 +168,14 @@ async fn create(
     path = "/{id}",
     tag = "todos",
     operation_id = "updateTodo",
-    params(Id),
+    params(Id, IfMatch),
     request_body = TodoPatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The todo as it is now", body = TodoBody),
+        (status = 200, description = "The todo as it is now", body = TodoBody,
+            headers(("ETag" = String, description = "The strong tag of this representation"))),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -172,9 +183,12 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(input): JsonBody<TodoInput>,
-) -> Result<JsonResponse<TodoBody>, AppError> {
-    Ok(JsonResponse(todos::update(&state, caller.viewer(), id, input.into()).await?.into()))
+) -> Result<Tagged<TodoBody>, AppError> {
+    let check = |current: &todo::Model| if_match.matches(&TodoBody::from(current.clone()));
+    let todo = todos::update(&state, caller.viewer(), id, input.into(), &if_match.expect(&check)).await?;
+    Ok(Tagged(todo.into()))
 }
 
 /// Delete one of your todos
@@ -183,14 +197,21 @@ async fn update(
     path = "/{id}",
     tag = "todos",
     operation_id = "deleteTodo",
-    params(Id),
+    params(Id, IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
         CommonErrors,
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, AppError> {
-    deleted(todos::delete(&state, caller.viewer(), id)).await
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    if_match: IfMatch,
+) -> Result<StatusCode, AppError> {
+    let check = |current: &todo::Model| if_match.matches(&TodoBody::from(current.clone()));
+    deleted(todos::delete(&state, caller.viewer(), id, &if_match.expect(&check))).await
 }

@@ -4,12 +4,14 @@
 mod auth;
 mod catalog;
 mod common;
+mod conditional;
 mod constraints;
 mod faults;
 mod graphql_cost;
 mod graphql_http;
 mod http_errors;
 mod http_server;
+mod idempotency;
 mod items;
 mod jwks;
 mod operations;

@@ -11,6 +11,7 @@ mod m20261122_000005_create_products;
 mod m20261122_000006_create_revoked_tokens;
 mod m20261122_000007_create_todos;
 mod m20261207_000001_create_idempotency_keys;
+mod m20261207_000010_add_list_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_revoked_tokens::Migration),
             Box::new(m20261122_000007_create_todos::Migration),
             Box::new(m20261207_000001_create_idempotency_keys::Migration),
+            Box::new(m20261207_000010_add_list_indexes::Migration),
         ]
     }
 }

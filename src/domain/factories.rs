@@ -6,16 +6,17 @@ use std::sync::LazyLock;
 
 use entity::factory::{self, Certifications};
 use entity::product;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, SelectModel, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, SelectModel, SqlErr,
 };
 use validator::{Validate, ValidationError};
 
 use crate::auth::Viewer;
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
-use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::permissions::require_admin;
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
@@ -74,12 +75,56 @@ fn validate_certifications(list: &[String]) -> Result<(), ValidationError> {
     }
 }
 
+/// How factories are listed (docs/API.md §3.1).
+pub static SPEC: Spec<factory::Column> = Spec {
+    sorts: &[
+        Sortable::new("name", factory::Column::Name, Kind::Text),
+        Sortable::new("country", factory::Column::Country, Kind::Text),
+        Sortable::new("city", factory::Column::City, Kind::Text),
+        Sortable::nullable("established_year", factory::Column::EstablishedYear, Kind::Int),
+        Sortable::nullable("capacity_per_month", factory::Column::CapacityPerMonth, Kind::Int),
+        Sortable::new("created_at", factory::Column::CreatedAt, Kind::Time),
+        Sortable::new("updated_at", factory::Column::UpdatedAt, Kind::Time),
+        Sortable::new("id", factory::Column::Id, Kind::Int),
+    ],
+    search: &[factory::Column::Name, factory::Column::City, factory::Column::Country],
+    id: factory::Column::Id,
+    created_at: factory::Column::CreatedAt,
+    price: None,
+};
+
+/// One page of factories: one statement (plus a `COUNT` when asked).
+///
 /// # Errors
 /// Database errors.
-pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<factory::Model>, AppError> {
+pub async fn list(state: &AppState, request: &ListRequest) -> Result<ListPage<factory::Model>, AppError> {
     let db = &state.db;
-    let rows = page.apply(factory::Entity::find(), factory::Column::Id).all(db).await?;
-    Ok(Page::from_overfetch(rows, page))
+    let backend = db.get_database_backend();
+    let mut select = factory::Entity::find();
+    if let Some(country) = &request.filter.country {
+        select = select.filter(factory::Column::Country.eq(country.as_str()));
+    }
+    if let Some(certification) = &request.filter.certification {
+        select = select.filter(holds_certification(backend, certification));
+    }
+    let select = request.filtered(&SPEC, select, backend);
+    let total = if request.count { Some(select.clone().count(db).await?) } else { None };
+    let rows = request.apply(&SPEC, select).all(db).await?;
+    Ok(request.page(&SPEC, rows, |row| row, |f| f.id, total))
+}
+
+/// Factories whose `certifications` (a JSON array of strings) hold `name`.
+fn holds_certification(backend: DbBackend, name: &str) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_values(
+            r#""factories"."certifications" @> $1::jsonb"#,
+            [serde_json::json!([name]).to_string()],
+        ),
+        _ => Expr::cust_with_values(
+            r#"EXISTS (SELECT 1 FROM json_each("factories"."certifications") WHERE json_each.value = ?)"#,
+            [name.to_string()],
+        ),
+    }
 }
 
 /// # Errors

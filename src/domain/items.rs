@@ -7,15 +7,15 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SelectModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel,
 };
 use validator::Validate;
 
 use crate::auth::Viewer;
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::money::{Money, validate_price};
-use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
@@ -46,20 +46,36 @@ struct ValidItem {
     store_id: i32,
 }
 
+/// How items are listed (docs/API.md §3.1).
+pub static SPEC: Spec<item::Column> = Spec {
+    sorts: &[
+        Sortable::new("name", item::Column::Name, Kind::Text),
+        Sortable::new("price", item::Column::PriceCents, Kind::Int),
+        Sortable::new("created_at", item::Column::CreatedAt, Kind::Time),
+        Sortable::new("updated_at", item::Column::UpdatedAt, Kind::Time),
+        Sortable::new("id", item::Column::Id, Kind::Int),
+    ],
+    search: &[item::Column::Name],
+    id: item::Column::Id,
+    created_at: item::Column::CreatedAt,
+    price: Some(item::Column::PriceCents),
+};
+
+/// One page of items (optionally of one store): one statement (plus a
+/// `COUNT` when asked).
+///
 /// # Errors
 /// Database errors.
-pub async fn list(
-    state: &AppState,
-    store_id: Option<i32>,
-    page: PageRequest,
-) -> Result<Page<item::Model>, AppError> {
+pub async fn list(state: &AppState, request: &ListRequest) -> Result<ListPage<item::Model>, AppError> {
     let db = &state.db;
     let mut select = item::Entity::find();
-    if let Some(store_id) = store_id {
+    if let Some(store_id) = request.filter.store_id {
         select = select.filter(item::Column::StoreId.eq(store_id));
     }
-    let rows = page.apply(select, item::Column::Id).all(db).await?;
-    Ok(Page::from_overfetch(rows, page))
+    let select = request.filtered(&SPEC, select, db.get_database_backend());
+    let total = if request.count { Some(select.clone().count(db).await?) } else { None };
+    let rows = request.apply(&SPEC, select).all(db).await?;
+    Ok(request.page(&SPEC, rows, |row| row, |i| i.id, total))
 }
 
 /// # Errors

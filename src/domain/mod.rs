@@ -16,6 +16,7 @@ pub mod health;
 pub mod idempotency;
 pub mod input;
 pub mod items;
+pub mod listing;
 pub mod money;
 pub mod pagination;
 pub mod permissions;

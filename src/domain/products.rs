@@ -8,8 +8,8 @@ use std::sync::{Arc, LazyLock};
 use entity::{factory, product};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, JoinType, PartialModelTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, RelationTrait, Select,
+    FromQueryResult, JoinType, PaginatorTrait, PartialModelTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, RelationTrait, Select,
 };
 use validator::Validate;
 
@@ -17,8 +17,8 @@ use crate::auth::Viewer;
 use crate::domain::constraints::{self, Unique};
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
+use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::money::{Money, validate_price};
-use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::permissions::{require_admin, require_fresh};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
@@ -104,22 +104,36 @@ fn decode_factory(row: &QueryResult) -> Result<Arc<factory::Model>, AppError> {
     }))
 }
 
-/// One page of products (optionally of one factory), each with its factory:
-/// one statement whatever the page size.
+/// How products are listed (docs/API.md §3.1).
+pub static SPEC: Spec<product::Column> = Spec {
+    sorts: &[
+        Sortable::new("sku", product::Column::Sku, Kind::Text),
+        Sortable::new("name", product::Column::Name, Kind::Text),
+        Sortable::new("price", product::Column::PriceCents, Kind::Int),
+        Sortable::new("created_at", product::Column::CreatedAt, Kind::Time),
+        Sortable::new("updated_at", product::Column::UpdatedAt, Kind::Time),
+        Sortable::new("id", product::Column::Id, Kind::Int),
+    ],
+    search: &[product::Column::Name, product::Column::Sku, product::Column::Description],
+    id: product::Column::Id,
+    created_at: product::Column::CreatedAt,
+    price: Some(product::Column::PriceCents),
+};
+
+/// One page of products, each with its factory: one statement whatever
+/// the page size, sort and filters (plus a `COUNT` when asked).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(
-    state: &AppState,
-    factory_id: Option<i32>,
-    page: PageRequest,
-) -> Result<Page<ProductRow>, AppError> {
+pub async fn list(state: &AppState, request: &ListRequest) -> Result<ListPage<ProductRow>, AppError> {
     let db = &state.db;
     let mut select = product::Entity::find();
-    if let Some(factory_id) = factory_id {
+    if let Some(factory_id) = request.filter.factory_id {
         select = select.filter(product::Column::FactoryId.eq(factory_id));
     }
-    let select = with_factory_columns(page.apply(select, product::Column::Id));
+    let select = request.filtered(&SPEC, select, db.get_database_backend());
+    let total = if request.count { Some(select.clone().count(db).await?) } else { None };
+    let select = with_factory_columns(request.apply(&SPEC, select));
     let rows = db.query_all_raw(select.build(db.get_database_backend())).await?;
     // A page's products share a few factories: each is decoded once.
     let mut factories: HashMap<i32, Arc<factory::Model>> = HashMap::new();
@@ -134,7 +148,7 @@ pub async fn list(
             Ok(ProductRow { product, factory })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
-    Ok(Page::from_overfetch(rows, page))
+    Ok(request.page(&SPEC, rows, |row| &row.product, |p| p.id, total))
 }
 
 /// A product with its factory's name only: what REST shows of one

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use entity::{item, store};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    DerivePartialModel, EntityTrait, FromQueryResult, PartialModelTrait, QueryFilter, QueryOrder,
-    QuerySelect, SelectModel,
+    DerivePartialModel, EntityTrait, FromQueryResult, PaginatorTrait, PartialModelTrait, QueryFilter,
+    QueryOrder, QuerySelect, SelectModel,
 };
 use validator::Validate;
 
@@ -15,7 +15,7 @@ use crate::auth::Viewer;
 use crate::domain::constraints::{self, Unique};
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
-use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::permissions::{require_admin, require_user};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
@@ -35,12 +35,30 @@ struct StoreRules {
     name: Option<String>,
 }
 
+/// How stores are listed (docs/API.md §3.1).
+pub static SPEC: Spec<store::Column> = Spec {
+    sorts: &[
+        Sortable::new("name", store::Column::Name, Kind::Text),
+        Sortable::new("created_at", store::Column::CreatedAt, Kind::Time),
+        Sortable::new("updated_at", store::Column::UpdatedAt, Kind::Time),
+        Sortable::new("id", store::Column::Id, Kind::Int),
+    ],
+    search: &[store::Column::Name],
+    id: store::Column::Id,
+    created_at: store::Column::CreatedAt,
+    price: None,
+};
+
+/// One page of stores: one statement (plus a `COUNT` when asked).
+///
 /// # Errors
 /// Database errors.
-pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<store::Model>, AppError> {
+pub async fn list(state: &AppState, request: &ListRequest) -> Result<ListPage<store::Model>, AppError> {
     let db = &state.db;
-    let rows = page.apply(store::Entity::find(), store::Column::Id).all(db).await?;
-    Ok(Page::from_overfetch(rows, page))
+    let select = request.filtered(&SPEC, store::Entity::find(), db.get_database_backend());
+    let total = if request.count { Some(select.clone().count(db).await?) } else { None };
+    let rows = request.apply(&SPEC, select).all(db).await?;
+    Ok(request.page(&SPEC, rows, |row| row, |s| s.id, total))
 }
 
 /// # Errors

@@ -3,8 +3,8 @@
 
 use entity::todo::{self, Status};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, SelectModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, SelectModel,
 };
 use std::sync::LazyLock;
 use validator::Validate;
@@ -12,7 +12,7 @@ use validator::Validate;
 use crate::auth::Viewer;
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
-use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::permissions::require_user;
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
@@ -71,27 +71,43 @@ struct TodoRules {
     title: Option<String>,
 }
 
-/// The caller's todos, optionally of one status. The filter and page
-/// arrive still unchecked, so an anonymous caller is told to sign in before
-/// anything about its parameters.
+/// How todos are listed (docs/API.md §3.1).
+pub static SPEC: Spec<todo::Column> = Spec {
+    sorts: &[
+        Sortable::new("title", todo::Column::Title, Kind::Text),
+        Sortable::new("status", todo::Column::Status, Kind::Text),
+        Sortable::new("created_at", todo::Column::CreatedAt, Kind::Time),
+        Sortable::new("updated_at", todo::Column::UpdatedAt, Kind::Time),
+        Sortable::nullable("completed_at", todo::Column::CompletedAt, Kind::Time),
+        Sortable::new("id", todo::Column::Id, Kind::Int),
+    ],
+    search: &[todo::Column::Title],
+    id: todo::Column::Id,
+    created_at: todo::Column::CreatedAt,
+    price: None,
+};
+
+/// One page of the caller's todos. The request is checked after the
+/// caller: without a token the answer is 401 whatever the parameters.
 ///
 /// # Errors
-/// `Unauthenticated`, then the parameters' own errors.
+/// `Unauthenticated`, then the request's own errors, then database errors.
 pub async fn list(
     state: &AppState,
     viewer: Option<&Viewer>,
-    status: Result<Option<Status>, AppError>,
-    page: Result<PageRequest, AppError>,
-) -> Result<Page<todo::Model>, AppError> {
+    request: Result<ListRequest, AppError>,
+) -> Result<ListPage<todo::Model>, AppError> {
     let db = &state.db;
     let viewer = require_user(viewer)?;
-    let (status, page) = (status?, page?);
+    let request = request?;
     let mut select = todo::Entity::find().filter(todo::Column::OwnerId.eq(viewer.user_id));
-    if let Some(status) = status {
+    if let Some(status) = request.filter.status.as_deref().map(parse_status).transpose()? {
         select = select.filter(todo::Column::Status.eq(status));
     }
-    let rows = page.apply(select, todo::Column::Id).all(db).await?;
-    Ok(Page::from_overfetch(rows, page))
+    let select = request.filtered(&SPEC, select, db.get_database_backend());
+    let total = if request.count { Some(select.clone().count(db).await?) } else { None };
+    let rows = request.apply(&SPEC, select).all(db).await?;
+    Ok(request.page(&SPEC, rows, |row| row, |t| t.id, total))
 }
 
 /// # Errors

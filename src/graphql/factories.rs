@@ -6,7 +6,8 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::factory;
 
 use super::connection::{
-    Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
+    PageArgs, Relay, common_filter, list_request, order_by, page_complexity, plain_list_bound,
+    plain_list_complexity, relay,
 };
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, ProductsByFactory, prime, wants};
@@ -15,6 +16,7 @@ use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::precondition::Expect;
 
 /// Shared: the products of one page that come from the same factory point
@@ -118,25 +120,60 @@ pub struct UpdateFactoryInput {
     certifications: MaybeUndefined<Vec<String>>,
 }
 
+order_by!(FactoryOrderField, FactoryOrder, {
+    Name => "name", Country => "country", City => "city", EstablishedYear => "established_year",
+    CapacityPerMonth => "capacity_per_month", CreatedAt => "created_at", UpdatedAt => "updated_at", Id => "id",
+});
+
+/// Narrows `factories`: every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct FactoryFilter {
+    /// Case-insensitive substring of the name, city or country (at most 100 characters).
+    q: Option<String>,
+    /// Exactly this country.
+    country: Option<String>,
+    /// Factories holding this certification.
+    certification: Option<String>,
+    /// Exclusive.
+    created_after: Option<DateTime>,
+    /// Exclusive.
+    created_before: Option<DateTime>,
+}
+
 #[derive(Default)]
 pub struct FactoryQuery;
 
 #[Object]
 impl FactoryQuery {
-    /// One page, by ascending id (`first` 1–100, default 20).
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// One page of factories: by ascending id unless `orderBy` says
+    /// otherwise, narrowed by `filter` (`first`/`last` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn factories(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        filter: Option<FactoryFilter>,
+        order_by: Option<FactoryOrder>,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Relay<Factory>> {
-        let request = page_request(first, after)?;
-        let page = factories::list(state(ctx), request).await?;
+        let mut parser = Parser::new(Face::Graphql);
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            country: f.country,
+            certification: f.certification,
+            ..common_filter(&mut parser, f.q, f.created_after, f.created_before)
+        };
+        let order = order_by.as_ref().map(FactoryOrder::pair);
+        let page_args = PageArgs { first, after, last, before };
+        let request = list_request(ctx, parser, &factories::SPEC, order, filter, page_args)?;
+        let page = factories::list(state(ctx), &request).await?;
         if wants(ctx, "products") {
             prime::<ProductsByFactory>(ctx, page.rows.iter().map(|f| f.id)).await?;
         }
-        Ok(relay(request, page, |f| f.id, |f| Factory(Arc::new(f))))
+        Ok(relay(page, |f| Factory(Arc::new(f))))
     }
 
     async fn factory(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Factory>> {

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::item;
 use tokio::sync::OnceCell;
 
-use super::connection::{Relay, page_complexity, page_request, relay};
+use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, page_complexity, relay};
 use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
@@ -12,6 +12,7 @@ use super::stores::Store;
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::items::{self, ItemInput};
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::precondition::Expect;
 use crate::domain::stores::ItemSummary;
 use crate::domain::{Money, Patch};
@@ -119,28 +120,63 @@ pub struct UpdateItemInput {
     store_id: MaybeUndefined<ID>,
 }
 
+order_by!(ItemOrderField, ItemOrder, {
+    Name => "name", Price => "price", CreatedAt => "created_at", UpdatedAt => "updated_at", Id => "id",
+});
+
+/// Narrows `items`: every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct ItemFilter {
+    /// Case-insensitive substring of the name (at most 100 characters).
+    q: Option<String>,
+    /// Inclusive.
+    price_min: Option<f64>,
+    /// Inclusive.
+    price_max: Option<f64>,
+    /// Exclusive.
+    created_after: Option<DateTime>,
+    /// Exclusive.
+    created_before: Option<DateTime>,
+}
+
 #[derive(Default)]
 pub struct ItemQuery;
 
 #[Object]
 impl ItemQuery {
-    /// One page, by ascending id (`first` 1–100, default 20).
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// One page of items: by ascending id unless `orderBy` says
+    /// otherwise, narrowed by `storeId` and `filter` (`first`/`last`
+    /// 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn items(
         &self,
         ctx: &Context<'_>,
         store_id: Option<ID>,
-        #[graphql(default = 20)] first: Option<i32>,
+        filter: Option<ItemFilter>,
+        order_by: Option<ItemOrder>,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Relay<Item>> {
-        let request = page_request(first, after)?;
-        // A store id that cannot exist filters down to nothing.
-        let store_id = store_id.as_ref().map(reference_id);
-        let page = items::list(state(ctx), store_id, request).await?;
+        let mut parser = Parser::new(Face::Graphql);
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            price_min: parser.price("price_min", f.price_min),
+            price_max: parser.price("price_max", f.price_max),
+            // A store id that cannot exist filters down to nothing.
+            store_id: store_id.as_ref().map(reference_id),
+            ..common_filter(&mut parser, f.q, f.created_after, f.created_before)
+        };
+        let order = order_by.as_ref().map(ItemOrder::pair);
+        let page_args = PageArgs { first, after, last, before };
+        let request = list_request(ctx, parser, &items::SPEC, order, filter, page_args)?;
+        let page = items::list(state(ctx), &request).await?;
         if wants(ctx, "store") {
             prime::<StoreById>(ctx, page.rows.iter().map(|i| i.store_id)).await?;
         }
-        Ok(relay(request, page, |i| i.id, Item::new))
+        Ok(relay(page, Item::new))
     }
 
     async fn item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Item>> {

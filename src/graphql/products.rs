@@ -5,13 +5,14 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{factory, product};
 
-use super::connection::{Relay, page_complexity, page_request, relay};
+use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, page_complexity, relay};
 use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::factories::Factory;
 use super::loaders::{FactoryById, Loaders};
 use super::scalars::DateTime;
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::precondition::Expect;
 use crate::domain::products::{self, ProductInput, ProductRow};
 use crate::domain::{Money, Patch};
@@ -102,27 +103,62 @@ pub struct UpdateProductInput {
     factory_id: MaybeUndefined<ID>,
 }
 
+order_by!(ProductOrderField, ProductOrder, {
+    Sku => "sku", Name => "name", Price => "price", CreatedAt => "created_at", UpdatedAt => "updated_at", Id => "id",
+});
+
+/// Narrows `products`: every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct ProductFilter {
+    /// Case-insensitive substring of the name, SKU or description (at most 100 characters).
+    q: Option<String>,
+    /// Inclusive.
+    price_min: Option<f64>,
+    /// Inclusive.
+    price_max: Option<f64>,
+    /// Exclusive.
+    created_after: Option<DateTime>,
+    /// Exclusive.
+    created_before: Option<DateTime>,
+}
+
 #[derive(Default)]
 pub struct ProductQuery;
 
 #[Object]
 impl ProductQuery {
-    /// One page, by ascending id (`first` 1–100, default 20).
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// One page of products: by ascending id unless `orderBy` says
+    /// otherwise, narrowed by `factoryId` and `filter` (`first`/`last`
+    /// 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn products(
         &self,
         ctx: &Context<'_>,
         factory_id: Option<ID>,
-        #[graphql(default = 20)] first: Option<i32>,
+        filter: Option<ProductFilter>,
+        order_by: Option<ProductOrder>,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Relay<Product>> {
-        let request = page_request(first, after)?;
-        // A factory id that cannot exist filters down to nothing.
-        let factory_id = factory_id.as_ref().map(reference_id);
+        let mut parser = Parser::new(Face::Graphql);
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            price_min: parser.price("price_min", f.price_min),
+            price_max: parser.price("price_max", f.price_max),
+            // A factory id that cannot exist filters down to nothing.
+            factory_id: factory_id.as_ref().map(reference_id),
+            ..common_filter(&mut parser, f.q, f.created_after, f.created_before)
+        };
+        let order = order_by.as_ref().map(ProductOrder::pair);
+        let page_args = PageArgs { first, after, last, before };
+        let request = list_request(ctx, parser, &products::SPEC, order, filter, page_args)?;
         // The page's join already read every factory (each once, shared by
         // its products): `factory` costs no query, no loader and no wait.
-        let page = products::list(state(ctx), factory_id, request).await?;
-        Ok(relay(request, page, |row| row.product.id, Product::joined))
+        let page = products::list(state(ctx), &request).await?;
+        Ok(relay(page, Product::joined))
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {

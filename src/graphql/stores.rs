@@ -4,7 +4,8 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{item, store};
 
 use super::connection::{
-    Relay, page_complexity, page_request, plain_list_bound, plain_list_complexity, relay,
+    PageArgs, Relay, common_filter, list_request, order_by, page_complexity, plain_list_bound,
+    plain_list_complexity, relay,
 };
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::items::Item;
@@ -12,6 +13,7 @@ use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
 use super::scalars::DateTime;
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Parser};
 use crate::domain::precondition::Expect;
 use crate::domain::stores::{self, ItemSummary, StoreInput};
 
@@ -95,21 +97,47 @@ pub struct UpdateStoreInput {
     name: MaybeUndefined<String>,
 }
 
+order_by!(StoreOrderField, StoreOrder, {
+    Name => "name", CreatedAt => "created_at", UpdatedAt => "updated_at", Id => "id",
+});
+
+/// Narrows `stores`: every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct StoreFilter {
+    /// Case-insensitive substring of the name (at most 100 characters).
+    q: Option<String>,
+    /// Exclusive.
+    created_after: Option<DateTime>,
+    /// Exclusive.
+    created_before: Option<DateTime>,
+}
+
 #[derive(Default)]
 pub struct StoreQuery;
 
 #[Object]
 impl StoreQuery {
-    /// One page, by ascending id (`first` 1–100, default 20).
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// One page of stores: by ascending id unless `orderBy` says
+    /// otherwise, narrowed by `filter` (`first`/`last` 1–100, default 20).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn stores(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        filter: Option<StoreFilter>,
+        order_by: Option<StoreOrder>,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Relay<Store>> {
-        let request = page_request(first, after)?;
-        let page = stores::list(state(ctx), request).await?;
+        let mut parser = Parser::new(Face::Graphql);
+        let f = filter.unwrap_or_default();
+        let filter = common_filter(&mut parser, f.q, f.created_after, f.created_before);
+        let order = order_by.as_ref().map(StoreOrder::pair);
+        let page_args = PageArgs { first, after, last, before };
+        let request = list_request(ctx, parser, &stores::SPEC, order, filter, page_args)?;
+        let page = stores::list(state(ctx), &request).await?;
         if wants(ctx, "items") {
             prime::<ItemsByStore>(ctx, page.rows.iter().map(|s| s.id)).await?;
             // `items { store }` comes back to these very stores: no query.
@@ -118,7 +146,7 @@ impl StoreQuery {
                 .feed_many(page.rows.iter().map(|s| (s.id, s.clone())))
                 .await;
         }
-        Ok(relay(request, page, |s| s.id, Store::new))
+        Ok(relay(page, Store::new))
     }
 
     async fn store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Store>> {

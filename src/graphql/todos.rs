@@ -3,10 +3,11 @@
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use entity::todo;
 
-use super::connection::{Relay, page_complexity, page_request, relay};
+use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, page_complexity, relay};
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::scalars::DateTime;
 use crate::domain::Patch;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::precondition::Expect;
 use crate::domain::todos::{self, StatusName, TodoInput};
 
@@ -70,27 +71,53 @@ pub struct UpdateTodoInput {
     status: MaybeUndefined<TodoStatus>,
 }
 
+order_by!(TodoOrderField, TodoOrder, {
+    Title => "title", Status => "status", CreatedAt => "created_at", UpdatedAt => "updated_at",
+    CompletedAt => "completed_at", Id => "id",
+});
+
+/// Narrows `todos`: every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct TodoFilter {
+    /// Case-insensitive substring of the title (at most 100 characters).
+    q: Option<String>,
+    status: Option<TodoStatus>,
+    /// Exclusive.
+    created_after: Option<DateTime>,
+    /// Exclusive.
+    created_before: Option<DateTime>,
+}
+
 #[derive(Default)]
 pub struct TodoQuery;
 
 #[Object]
 impl TodoQuery {
-    /// The caller's todos.
-    /// One page, by ascending id (`first` 1–100, default 20).
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    /// The caller's todos, one page: by ascending id unless `orderBy` says
+    /// otherwise, narrowed by `status` and `filter` (`first`/`last` 1–100,
+    /// default 20).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn todos(
         &self,
         ctx: &Context<'_>,
         status: Option<TodoStatus>,
-        #[graphql(default = 20)] first: Option<i32>,
+        filter: Option<TodoFilter>,
+        order_by: Option<TodoOrder>,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Relay<Todo>> {
-        let request = page_request(first, after);
-        // `list` succeeds only with a valid request, so this is that request.
-        let checked = request.as_ref().ok().copied().unwrap_or_default();
-        let status = status.map(|s| StatusName::from(s).into());
-        let page = todos::list(state(ctx), viewer(ctx), Ok(status), request).await?;
-        Ok(relay(checked, page, |t| t.id, Todo))
+        let mut parser = Parser::new(Face::Graphql);
+        let f = filter.unwrap_or_default();
+        let status = f.status.or(status).map(|s| todos::status_name(StatusName::from(s).into()).to_string());
+        let filter = Filter { status, ..common_filter(&mut parser, f.q, f.created_after, f.created_before) };
+        let order = order_by.as_ref().map(TodoOrder::pair);
+        let page_args = PageArgs { first, after, last, before };
+        let request = list_request(ctx, parser, &todos::SPEC, order, filter, page_args);
+        let page = todos::list(state(ctx), viewer(ctx), request).await?;
+        Ok(relay(page, Todo))
     }
 
     /// One of the caller's todos; null when missing or someone else's.

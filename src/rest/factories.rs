@@ -4,8 +4,8 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use entity::factory;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,10 +13,13 @@ use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
 use super::idempotency::IdempotencyKey;
 use super::inputs::FactoryInput;
-use super::responses::{Collection, PageParams, collection, created, deleted};
+use super::responses::{
+    Collection, PageParams, SearchParams, collection, created, deleted, list_request, sort_schema,
+};
 use crate::domain::error::AppError;
 use crate::domain::factories;
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::time;
 use crate::openapi::{
     BodyErrors, CommonErrors, Conflict, Forbidden, NotFound, NotModified, Partial, PreconditionFailed,
@@ -84,30 +87,56 @@ impl From<factory::Model> for FactoryBody {
     }
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageParams,
+    #[serde(flatten)]
+    #[param(ignore)]
+    search: SearchParams,
+    /// The field to sort by, `-` in front for descending (default `id`).
+    #[param(schema_with = sort_param)]
+    sort: Option<String>,
+    /// Only the factories in this country (exact).
+    country: Option<String>,
+    /// Only the factories holding this certification.
+    certification: Option<String>,
+}
+
+fn sort_param() -> utoipa::openapi::schema::Object {
+    sort_schema(factories::SPEC.sort_names())
+}
+
 /// List factories
 ///
-/// One page of factories in ascending id order. Reads need no token.
+/// One page of factories, in ascending id order unless `sort` says
+/// otherwise; `q` searches the name, city and country. Reads need no token.
 #[utoipa::path(
     get,
     path = "/",
     tag = "factories",
     operation_id = "listFactories",
-    params(PageParams),
+    params(PageParams, SearchParams, ListParams),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of factories", body = FactoryPage,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page, `<...>; rel=\"prev\"` while there is a previous one"))),
         CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
-    Query(params): Query<PageParams>,
+    Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
-    let page = factories::list(&state, params.page()?).await?;
-    let next = page.next_cursor(|f| f.id);
-    Ok(collection(&uri, page.map(FactoryBody::from), next))
+    let parser = Parser::new(Face::Rest);
+    let filter = Filter { country: params.country, certification: params.certification, ..Filter::default() };
+    let sort = params.sort.as_deref();
+    let request = list_request(parser, &factories::SPEC, &params.page, &params.search, sort, filter)?;
+    let page = factories::list(&state, &request).await?;
+    Ok(collection(&uri, page.map(FactoryBody::from)))
 }
 
 /// Get a factory

@@ -13,9 +13,12 @@ use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
 use super::idempotency::IdempotencyKey;
 use super::inputs::ProductInput;
-use super::responses::{Collection, PageParams, collection, created, deleted, id_filter};
+use super::responses::{
+    Collection, PageParams, SearchParams, collection, created, deleted, list_request, sort_schema,
+};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::products::{self, ProductRow, ProductSummaryRow};
 use crate::domain::{Money, time};
 use crate::openapi::{
@@ -94,24 +97,42 @@ struct ListParams {
     #[serde(flatten)]
     #[param(ignore)]
     page: PageParams,
+    #[serde(flatten)]
+    #[param(ignore)]
+    search: SearchParams,
+    /// The field to sort by, `-` in front for descending (default `id`).
+    #[param(schema_with = sort_param)]
+    sort: Option<String>,
     /// Only the products of this factory (any 32-bit integer; anything else is a 422 on `factory_id`).
     #[param(value_type = Option<i32>, minimum = -2147483648, maximum = 2147483647, example = 1)]
     factory_id: Option<String>,
+    /// Only rows priced at least this much (inclusive).
+    #[param(value_type = Option<f64>, minimum = 0, example = 1.5)]
+    price_min: Option<String>,
+    /// Only rows priced at most this much (inclusive; not below `price_min`).
+    #[param(value_type = Option<f64>, minimum = 0, example = 20)]
+    price_max: Option<String>,
+}
+
+fn sort_param() -> utoipa::openapi::schema::Object {
+    sort_schema(products::SPEC.sort_names())
 }
 
 /// List products
 ///
-/// One page of products in ascending id order, optionally of one factory. Reads need no token.
+/// One page of products, in ascending id order unless `sort` says
+/// otherwise, optionally of one factory; `q` searches the name, SKU and
+/// description. Reads need no token.
 #[utoipa::path(
     get,
     path = "/",
     tag = "products",
     operation_id = "listProducts",
-    params(PageParams, ListParams),
+    params(PageParams, SearchParams, ListParams),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of products", body = ProductPage,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page, `<...>; rel=\"prev\"` while there is a previous one"))),
         CommonErrors, QueryErrors,
     ),
 )]
@@ -120,10 +141,17 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
-    let factory_id = id_filter("factory_id", params.factory_id.as_deref())?;
-    let page = products::list(&state, factory_id, params.page.page()?).await?;
-    let next = page.next_cursor(|row| row.product.id);
-    Ok(collection(&uri, page.map(ProductBody::from), next))
+    let mut parser = Parser::new(Face::Rest);
+    let filter = Filter {
+        factory_id: parser.id_text("factory_id", params.factory_id.as_deref()),
+        price_min: parser.price_text("price_min", params.price_min.as_deref()),
+        price_max: parser.price_text("price_max", params.price_max.as_deref()),
+        ..Filter::default()
+    };
+    let sort = params.sort.as_deref();
+    let request = list_request(parser, &products::SPEC, &params.page, &params.search, sort, filter)?;
+    let page = products::list(&state, &request).await?;
+    Ok(collection(&uri, page.map(ProductBody::from)))
 }
 
 /// Get a product

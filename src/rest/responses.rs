@@ -7,13 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::borrow::Cow;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::Page;
 use crate::domain::error::AppError;
-use crate::domain::pagination::PageRequest;
+use crate::domain::listing::{Filter, ListPage, ListRequest, PageArgs, Parser, Spec};
 
 /// `201 Created` with a `Location` header and the body's `ETag`.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
@@ -40,6 +39,10 @@ pub async fn deleted(delete: impl Future<Output = Result<(), AppError>>) -> Resu
 pub struct Collection<T> {
     data: Vec<T>,
     next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_count: Option<u64>,
 }
 
 impl<T: ToSchema> PartialSchema for Collection<T> {
@@ -49,7 +52,7 @@ impl<T: ToSchema> PartialSchema for Collection<T> {
                 "data",
                 ArrayBuilder::new()
                     .items(RefOr::Ref(Ref::from_schema_name(T::name())))
-                    .description(Some("At most `limit` rows, in ascending id order")),
+                    .description(Some("At most `limit` rows, in `sort` order (ascending id by default)")),
             )
             .required("data")
             .property(
@@ -62,6 +65,20 @@ impl<T: ToSchema> PartialSchema for Collection<T> {
                     )),
             )
             .required("next_cursor")
+            .property(
+                "prev_cursor",
+                ObjectBuilder::new().schema_type(Type::String).description(Some(
+                    "Pass as `?cursor=` for the previous page (the `Link: rel=\"prev\"` header has that \
+                     URL); absent on the first page",
+                )),
+            )
+            .property(
+                "total_count",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some("With `count=true`: the rows matching the filters, ignoring the page")),
+            )
             .into()
     }
 }
@@ -77,25 +94,43 @@ impl<T: ToSchema> ToSchema for Collection<T> {
     }
 }
 
-/// A page as `{data, next_cursor}`, with `Link: <…>; rel="next"` keeping the
-/// request's other parameters (page size, filters) and moving the cursor.
-pub fn collection<T: Serialize>(uri: &Uri, page: Page<T>, next_cursor: Option<String>) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(cursor) = &next_cursor
-        && let Some(link) = next_link(uri, cursor)
+/// A page as `{data, next_cursor, prev_cursor?, total_count?}`, with
+/// `Link: <…>; rel="next"` (and `rel="prev"`) keeping the request's other
+/// parameters (page size, sort, filters) and moving the cursor.
+pub fn collection<T: Serialize>(uri: &Uri, page: ListPage<T>) -> Response {
+    let mut links = Vec::new();
+    if let Some(cursor) = &page.next_cursor
+        && let Some(link) = link(uri, cursor, "next")
     {
-        headers.insert(header::LINK, link);
+        links.push(link);
     }
-    (headers, JsonResponse(Collection { data: page.rows, next_cursor })).into_response()
+    if let Some(cursor) = &page.prev_cursor
+        && let Some(link) = link(uri, cursor, "prev")
+    {
+        links.push(link);
+    }
+    let mut headers = HeaderMap::new();
+    if !links.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&links.join(", "))
+    {
+        headers.insert(header::LINK, value);
+    }
+    let body = Collection {
+        data: page.rows,
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor,
+        total_count: page.total_count,
+    };
+    (headers, JsonResponse(body)).into_response()
 }
 
-fn next_link(uri: &Uri, cursor: &str) -> Option<HeaderValue> {
+fn link(uri: &Uri, cursor: &str, rel: &str) -> Option<String> {
     let mut params: Vec<(String, String)> =
         serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
     params.retain(|(key, _)| key != "cursor");
     params.push(("cursor".into(), cursor.into()));
     let query = serde_urlencoded::to_string(&params).ok()?;
-    HeaderValue::from_str(&format!("<{}?{query}>; rel=\"next\"", uri.path())).ok()
+    Some(format!("<{}?{query}>; rel=\"{rel}\"", uri.path()))
 }
 
 /// The query parameters every collection takes, as text so that a bad
@@ -106,21 +141,70 @@ pub struct PageParams {
     /// Rows per page, 1 to 100 (default 20); anything else is a 422 on `limit`.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page. Opaque: only cursors this
-    /// server issued are accepted (anything else is a 422 on `cursor`).
+    /// The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+    /// cursors this server issued, for the same `sort` and filters, are
+    /// accepted (anything else is a 422 on `cursor`).
     pub cursor: Option<String>,
 }
 
-impl PageParams {
-    /// # Errors
-    /// `Validation` for a bad `limit` or `cursor`.
-    pub fn page(&self) -> Result<PageRequest, AppError> {
-        PageRequest::from_text(
-            self.limit.as_deref(),
-            self.cursor.as_deref(),
-            crate::domain::pagination::REST_PARAMS,
-        )
-    }
+/// The search parameters every collection takes (docs/API.md §3.1), as
+/// text so that a bad value becomes a 422 on that field.
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Case-insensitive substring search (at most 100 characters; which
+    /// fields it searches depends on the collection).
+    #[param(max_length = 100, example = "tea")]
+    pub q: Option<String>,
+    /// Only rows created after this instant (RFC 3339, exclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
+    pub created_after: Option<String>,
+    /// Only rows created before this instant (RFC 3339, exclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-31T00:00:00Z")]
+    pub created_before: Option<String>,
+    /// `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement.
+    #[param(value_type = Option<bool>)]
+    pub count: Option<String>,
+}
+
+/// The `sort` parameter's schema: each sortable field, ascending or with `-` descending.
+pub fn sort_schema(names: impl Iterator<Item = &'static str>) -> Object {
+    let values: Vec<String> = names.flat_map(|name| [name.to_string(), format!("-{name}")]).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .description(Some(
+            "The field to sort by, `-` in front for descending (default `id`); ties are broken by id in \
+             the same direction, nulls sort last",
+        ))
+        .build()
+}
+
+/// A REST list request: `parser` holds the collection's own filters'
+/// problems and `filter` their values; this adds the page, `sort`, `q`,
+/// the creation range and `count`, and checks them all together.
+///
+/// # Errors
+/// `Validation` naming every bad parameter.
+pub fn list_request<C>(
+    mut parser: Parser,
+    spec: &Spec<C>,
+    page: &PageParams,
+    search: &SearchParams,
+    sort: Option<&str>,
+    filter: Filter,
+) -> Result<ListRequest, AppError> {
+    let limit = parser.limit_text("limit", page.limit.as_deref());
+    let sort = parser.sort_text(spec, sort);
+    let filter = Filter {
+        q: parser.q(search.q.clone()),
+        created_after: parser.time_text("created_after", search.created_after.as_deref()),
+        created_before: parser.time_text("created_before", search.created_before.as_deref()),
+        ..filter
+    };
+    let count = parser.bool_text("count", search.count.as_deref());
+    let page = PageArgs { limit, cursor: page.cursor.as_deref(), cursor_field: "cursor", backward: None };
+    parser.finish(spec, sort, filter, page, count)
 }
 
 /// Parses an integer filter such as `?store_id=`.

@@ -4,8 +4,8 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use entity::store;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,9 +13,12 @@ use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
 use super::idempotency::IdempotencyKey;
 use super::inputs::StoreInput;
-use super::responses::{Collection, PageParams, collection, created, deleted};
+use super::responses::{
+    Collection, PageParams, SearchParams, collection, created, deleted, list_request, sort_schema,
+};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::stores::{self, StoreWithSummaries};
 use crate::domain::{Money, time};
 use crate::openapi::{
@@ -95,30 +98,51 @@ fn location(id: i32) -> String {
     format!("/api/stores/{id}")
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageParams,
+    #[serde(flatten)]
+    #[param(ignore)]
+    search: SearchParams,
+    /// The field to sort by, `-` in front for descending (default `id`).
+    #[param(schema_with = sort_param)]
+    sort: Option<String>,
+}
+
+fn sort_param() -> utoipa::openapi::schema::Object {
+    sort_schema(stores::SPEC.sort_names())
+}
+
 /// List stores
 ///
-/// One page of stores in ascending id order. Reads need no token.
+/// One page of stores, in ascending id order unless `sort` says otherwise;
+/// `q` searches the name. Reads need no token.
 #[utoipa::path(
     get,
     path = "/",
     tag = "stores",
     operation_id = "listStores",
-    params(PageParams),
+    params(PageParams, SearchParams, ListParams),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of stores", body = StorePage,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page, `<...>; rel=\"prev\"` while there is a previous one"))),
         CommonErrors, QueryErrors,
     ),
 )]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
-    Query(params): Query<PageParams>,
+    Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
-    let page = stores::list(&state, params.page()?).await?;
-    let next = page.next_cursor(|s| s.id);
-    Ok(collection(&uri, page.map(StoreBody::from), next))
+    let parser = Parser::new(Face::Rest);
+    let sort = params.sort.as_deref();
+    let request = list_request(parser, &stores::SPEC, &params.page, &params.search, sort, Filter::default())?;
+    let page = stores::list(&state, &request).await?;
+    Ok(collection(&uri, page.map(StoreBody::from)))
 }
 
 /// Get a store

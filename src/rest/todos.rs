@@ -13,8 +13,11 @@ use super::conditional::{IfMatch, IfNoneMatch, Tagged};
 use super::extract::{Caller, Id, JsonBody};
 use super::idempotency::IdempotencyKey;
 use super::inputs::{StatusName, TodoInput};
-use super::responses::{Collection, PageParams, collection, created, deleted};
+use super::responses::{
+    Collection, PageParams, SearchParams, collection, created, deleted, list_request, sort_schema,
+};
 use crate::domain::error::AppError;
+use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::time;
 use crate::domain::todos::{self, parse_status, status_name};
 use crate::openapi::{
@@ -72,24 +75,35 @@ struct ListParams {
     #[serde(flatten)]
     #[param(ignore)]
     page: PageParams,
+    #[serde(flatten)]
+    #[param(ignore)]
+    search: SearchParams,
+    /// The field to sort by, `-` in front for descending (default `id`).
+    #[param(schema_with = sort_param)]
+    sort: Option<String>,
     /// Only the todos with this status (anything else is a 422 on `status`).
     #[param(value_type = Option<StatusName>)]
     status: Option<String>,
 }
 
+fn sort_param() -> utoipa::openapi::schema::Object {
+    sort_schema(todos::SPEC.sort_names())
+}
+
 /// List your todos
 ///
-/// One page of the caller's todos in ascending id order, optionally of one status.
+/// One page of the caller's todos, in ascending id order unless `sort` says
+/// otherwise, optionally of one status; `q` searches the title.
 #[utoipa::path(
     get,
     path = "/",
     tag = "todos",
     operation_id = "listTodos",
-    params(PageParams, ListParams),
+    params(PageParams, SearchParams, ListParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of the caller's todos", body = TodoPage,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page"))),
+        (status = 200, description = "A page of todos", body = TodoPage,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` while there is a next page, `<...>; rel=\"prev\"` while there is a previous one"))),
         CommonErrors, QueryErrors,
     ),
 )]
@@ -99,10 +113,17 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> Result<Response, AppError> {
-    let status = params.status.as_deref().map(parse_status).transpose();
-    let page = todos::list(&state, caller.viewer(), status, params.page.page()).await?;
-    let next = page.next_cursor(|t| t.id);
-    Ok(collection(&uri, page.map(TodoBody::from), next))
+    let mut parser = Parser::new(Face::Rest);
+    if let Some(status) = params.status.as_deref()
+        && parse_status(status).is_err()
+    {
+        parser.error("status", "must be open or completed");
+    }
+    let filter = Filter { status: params.status, ..Filter::default() };
+    let sort = params.sort.as_deref();
+    let request = list_request(parser, &todos::SPEC, &params.page, &params.search, sort, filter);
+    let page = todos::list(&state, caller.viewer(), request).await?;
+    Ok(collection(&uri, page.map(TodoBody::from)))
 }
 
 /// Get one of your todos

@@ -17,6 +17,7 @@ mod jwks;
 mod operations;
 mod parity;
 mod pool;
+mod querying;
 mod sockets;
 mod stores;
 mod subscriptions;

@@ -120,7 +120,8 @@ export interface paths {
         };
         /**
          * List factories
-         * @description One page of factories in ascending id order. Reads need no token.
+         * @description One page of factories, in ascending id order unless `sort` says
+         *     otherwise; `q` searches the name, city and country. Reads need no token.
          */
         get: operations["listFactories"];
         put?: never;
@@ -173,7 +174,8 @@ export interface paths {
         };
         /**
          * List items
-         * @description One page of items in ascending id order, optionally of one store. Reads need no token.
+         * @description One page of items, in ascending id order unless `sort` says otherwise,
+         *     optionally of one store; `q` searches the name. Reads need no token.
          */
         get: operations["listItems"];
         put?: never;
@@ -227,7 +229,9 @@ export interface paths {
         };
         /**
          * List products
-         * @description One page of products in ascending id order, optionally of one factory. Reads need no token.
+         * @description One page of products, in ascending id order unless `sort` says
+         *     otherwise, optionally of one factory; `q` searches the name, SKU and
+         *     description. Reads need no token.
          */
         get: operations["listProducts"];
         put?: never;
@@ -282,7 +286,8 @@ export interface paths {
         };
         /**
          * List stores
-         * @description One page of stores in ascending id order. Reads need no token.
+         * @description One page of stores, in ascending id order unless `sort` says otherwise;
+         *     `q` searches the name. Reads need no token.
          */
         get: operations["listStores"];
         put?: never;
@@ -338,7 +343,8 @@ export interface paths {
         };
         /**
          * List your todos
-         * @description One page of the caller's todos in ascending id order, optionally of one status.
+         * @description One page of the caller's todos, in ascending id order unless `sort` says
+         *     otherwise, optionally of one status; `q` searches the title.
          */
         get: operations["listTodos"];
         put?: never;
@@ -517,10 +523,14 @@ export interface components {
             phone?: string | null;
         };
         FactoryPage: {
-            /** @description At most `limit` rows, in ascending id order */
+            /** @description At most `limit` rows, in `sort` order (ascending id by default) */
             data: components["schemas"]["Factory"][];
             /** @description Pass as `?cursor=` for the next page (the `Link` header has that URL); `null` on the last page */
             next_cursor: string | null;
+            /** @description Pass as `?cursor=` for the previous page (the `Link: rel="prev"` header has that URL); absent on the first page */
+            prev_cursor?: string;
+            /** @description With `count=true`: the rows matching the filters, ignoring the page */
+            total_count?: number;
         };
         /**
          * @description A partial update: only the fields present change; `null` clears an optional field and is a 422 for a required one.
@@ -648,10 +658,14 @@ export interface components {
             store_id: number;
         };
         ItemPage: {
-            /** @description At most `limit` rows, in ascending id order */
+            /** @description At most `limit` rows, in `sort` order (ascending id by default) */
             data: components["schemas"]["Item"][];
             /** @description Pass as `?cursor=` for the next page (the `Link` header has that URL); `null` on the last page */
             next_cursor: string | null;
+            /** @description Pass as `?cursor=` for the previous page (the `Link: rel="prev"` header has that URL); absent on the first page */
+            prev_cursor?: string;
+            /** @description With `count=true`: the rows matching the filters, ignoring the page */
+            total_count?: number;
         };
         /**
          * @description A partial update: only the fields present change; `null` clears an optional field and is a 422 for a required one.
@@ -801,10 +815,14 @@ export interface components {
             sku: string;
         };
         ProductPage: {
-            /** @description At most `limit` rows, in ascending id order */
+            /** @description At most `limit` rows, in `sort` order (ascending id by default) */
             data: components["schemas"]["Product"][];
             /** @description Pass as `?cursor=` for the next page (the `Link` header has that URL); `null` on the last page */
             next_cursor: string | null;
+            /** @description Pass as `?cursor=` for the previous page (the `Link: rel="prev"` header has that URL); absent on the first page */
+            prev_cursor?: string;
+            /** @description With `count=true`: the rows matching the filters, ignoring the page */
+            total_count?: number;
         };
         /**
          * @description A partial update: only the fields present change; `null` clears an optional field and is a 422 for a required one.
@@ -880,10 +898,14 @@ export interface components {
             name: string;
         };
         StorePage: {
-            /** @description At most `limit` rows, in ascending id order */
+            /** @description At most `limit` rows, in `sort` order (ascending id by default) */
             data: components["schemas"]["Store"][];
             /** @description Pass as `?cursor=` for the next page (the `Link` header has that URL); `null` on the last page */
             next_cursor: string | null;
+            /** @description Pass as `?cursor=` for the previous page (the `Link: rel="prev"` header has that URL); absent on the first page */
+            prev_cursor?: string;
+            /** @description With `count=true`: the rows matching the filters, ignoring the page */
+            total_count?: number;
         };
         /**
          * @description A partial update: only the fields present change; `null` clears an optional field and is a 422 for a required one.
@@ -937,10 +959,14 @@ export interface components {
             title: string;
         };
         TodoPage: {
-            /** @description At most `limit` rows, in ascending id order */
+            /** @description At most `limit` rows, in `sort` order (ascending id by default) */
             data: components["schemas"]["Todo"][];
             /** @description Pass as `?cursor=` for the next page (the `Link` header has that URL); `null` on the last page */
             next_cursor: string | null;
+            /** @description Pass as `?cursor=` for the previous page (the `Link: rel="prev"` header has that URL); absent on the first page */
+            prev_cursor?: string;
+            /** @description With `count=true`: the rows matching the filters, ignoring the page */
+            total_count?: number;
         };
         /**
          * @description A partial update: only the fields present change; `null` clears an optional field and is a 422 for a required one.
@@ -1395,10 +1421,34 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque: only cursors this
-                 *     server issued are accepted (anything else is a 422 on `cursor`).
+                 * @description The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+                 *     cursors this server issued, for the same `sort` and filters, are
+                 *     accepted (anything else is a 422 on `cursor`).
                  */
                 cursor?: string;
+                /**
+                 * @description Case-insensitive substring search (at most 100 characters; which
+                 *     fields it searches depends on the collection).
+                 * @example tea
+                 */
+                q?: string;
+                /**
+                 * @description Only rows created after this instant (RFC 3339, exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_after?: string;
+                /**
+                 * @description Only rows created before this instant (RFC 3339, exclusive).
+                 * @example 2026-12-31T00:00:00Z
+                 */
+                created_before?: string;
+                /** @description `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement. */
+                count?: boolean;
+                sort?: "name" | "-name" | "country" | "-country" | "city" | "-city" | "established_year" | "-established_year" | "capacity_per_month" | "-capacity_per_month" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id";
+                /** @description Only the factories in this country (exact). */
+                country?: string;
+                /** @description Only the factories holding this certification. */
+                certification?: string;
             };
             header?: never;
             path?: never;
@@ -1409,7 +1459,7 @@ export interface operations {
             /** @description A page of factories */
             200: {
                 headers: {
-                    /** @description `<...>; rel="next"` while there is a next page */
+                    /** @description `<...>; rel="next"` while there is a next page, `<...>; rel="prev"` while there is a previous one */
                     Link?: string;
                     [name: string]: unknown;
                 };
@@ -1658,15 +1708,45 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque: only cursors this
-                 *     server issued are accepted (anything else is a 422 on `cursor`).
+                 * @description The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+                 *     cursors this server issued, for the same `sort` and filters, are
+                 *     accepted (anything else is a 422 on `cursor`).
                  */
                 cursor?: string;
+                /**
+                 * @description Case-insensitive substring search (at most 100 characters; which
+                 *     fields it searches depends on the collection).
+                 * @example tea
+                 */
+                q?: string;
+                /**
+                 * @description Only rows created after this instant (RFC 3339, exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_after?: string;
+                /**
+                 * @description Only rows created before this instant (RFC 3339, exclusive).
+                 * @example 2026-12-31T00:00:00Z
+                 */
+                created_before?: string;
+                /** @description `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement. */
+                count?: boolean;
+                sort?: "name" | "-name" | "price" | "-price" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id";
                 /**
                  * @description Only the items of this store (any 32-bit integer; anything else is a 422 on `store_id`).
                  * @example 1
                  */
                 store_id?: number;
+                /**
+                 * @description Only rows priced at least this much (inclusive).
+                 * @example 1.5
+                 */
+                price_min?: number;
+                /**
+                 * @description Only rows priced at most this much (inclusive; not below `price_min`).
+                 * @example 20
+                 */
+                price_max?: number;
             };
             header?: never;
             path?: never;
@@ -1677,7 +1757,7 @@ export interface operations {
             /** @description A page of items */
             200: {
                 headers: {
-                    /** @description `<...>; rel="next"` while there is a next page */
+                    /** @description `<...>; rel="next"` while there is a next page, `<...>; rel="prev"` while there is a previous one */
                     Link?: string;
                     [name: string]: unknown;
                 };
@@ -1922,15 +2002,45 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque: only cursors this
-                 *     server issued are accepted (anything else is a 422 on `cursor`).
+                 * @description The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+                 *     cursors this server issued, for the same `sort` and filters, are
+                 *     accepted (anything else is a 422 on `cursor`).
                  */
                 cursor?: string;
+                /**
+                 * @description Case-insensitive substring search (at most 100 characters; which
+                 *     fields it searches depends on the collection).
+                 * @example tea
+                 */
+                q?: string;
+                /**
+                 * @description Only rows created after this instant (RFC 3339, exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_after?: string;
+                /**
+                 * @description Only rows created before this instant (RFC 3339, exclusive).
+                 * @example 2026-12-31T00:00:00Z
+                 */
+                created_before?: string;
+                /** @description `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement. */
+                count?: boolean;
+                sort?: "sku" | "-sku" | "name" | "-name" | "price" | "-price" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id";
                 /**
                  * @description Only the products of this factory (any 32-bit integer; anything else is a 422 on `factory_id`).
                  * @example 1
                  */
                 factory_id?: number;
+                /**
+                 * @description Only rows priced at least this much (inclusive).
+                 * @example 1.5
+                 */
+                price_min?: number;
+                /**
+                 * @description Only rows priced at most this much (inclusive; not below `price_min`).
+                 * @example 20
+                 */
+                price_max?: number;
             };
             header?: never;
             path?: never;
@@ -1941,7 +2051,7 @@ export interface operations {
             /** @description A page of products */
             200: {
                 headers: {
-                    /** @description `<...>; rel="next"` while there is a next page */
+                    /** @description `<...>; rel="next"` while there is a next page, `<...>; rel="prev"` while there is a previous one */
                     Link?: string;
                     [name: string]: unknown;
                 };
@@ -2188,10 +2298,30 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque: only cursors this
-                 *     server issued are accepted (anything else is a 422 on `cursor`).
+                 * @description The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+                 *     cursors this server issued, for the same `sort` and filters, are
+                 *     accepted (anything else is a 422 on `cursor`).
                  */
                 cursor?: string;
+                /**
+                 * @description Case-insensitive substring search (at most 100 characters; which
+                 *     fields it searches depends on the collection).
+                 * @example tea
+                 */
+                q?: string;
+                /**
+                 * @description Only rows created after this instant (RFC 3339, exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_after?: string;
+                /**
+                 * @description Only rows created before this instant (RFC 3339, exclusive).
+                 * @example 2026-12-31T00:00:00Z
+                 */
+                created_before?: string;
+                /** @description `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement. */
+                count?: boolean;
+                sort?: "name" | "-name" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id";
             };
             header?: never;
             path?: never;
@@ -2202,7 +2332,7 @@ export interface operations {
             /** @description A page of stores */
             200: {
                 headers: {
-                    /** @description `<...>; rel="next"` while there is a next page */
+                    /** @description `<...>; rel="next"` while there is a next page, `<...>; rel="prev"` while there is a previous one */
                     Link?: string;
                     [name: string]: unknown;
                 };
@@ -2449,10 +2579,30 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque: only cursors this
-                 *     server issued are accepted (anything else is a 422 on `cursor`).
+                 * @description The `next_cursor` (or `prev_cursor`) of another page. Opaque: only
+                 *     cursors this server issued, for the same `sort` and filters, are
+                 *     accepted (anything else is a 422 on `cursor`).
                  */
                 cursor?: string;
+                /**
+                 * @description Case-insensitive substring search (at most 100 characters; which
+                 *     fields it searches depends on the collection).
+                 * @example tea
+                 */
+                q?: string;
+                /**
+                 * @description Only rows created after this instant (RFC 3339, exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_after?: string;
+                /**
+                 * @description Only rows created before this instant (RFC 3339, exclusive).
+                 * @example 2026-12-31T00:00:00Z
+                 */
+                created_before?: string;
+                /** @description `true` adds `total_count` (the rows matching the filters, ignoring the page): one more statement. */
+                count?: boolean;
+                sort?: "title" | "-title" | "status" | "-status" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "completed_at" | "-completed_at" | "id" | "-id";
                 /** @description Only the todos with this status (anything else is a 422 on `status`). */
                 status?: components["schemas"]["TodoStatus"];
             };
@@ -2462,10 +2612,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the caller's todos */
+            /** @description A page of todos */
             200: {
                 headers: {
-                    /** @description `<...>; rel="next"` while there is a next page */
+                    /** @description `<...>; rel="next"` while there is a next page, `<...>; rel="prev"` while there is a previous one */
                     Link?: string;
                     [name: string]: unknown;
                 };

@@ -93,6 +93,11 @@ export type FactoryConnection = {
   edges: Array<FactoryEdge>;
   /** A list of nodes. */
   nodes: Array<Factory>;
+  /**
+   * Rows matching the filters, ignoring the page. Counted (one `COUNT`
+   * statement) only when selected.
+   */
+  totalCount: Scalars['Int']['output'];
 };
 
 /** An edge in a connection. */
@@ -103,6 +108,37 @@ export type FactoryEdge = {
   /** A cursor for use in pagination */
   cursor: Scalars['String']['output'];
 };
+
+/** Narrows `factories`: every given condition must hold. */
+export type FactoryFilter = {
+  /** Case-insensitive substring of the name, city or country (at most 100 characters). */
+  q?: InputMaybe<Scalars['String']['input']>;
+  /** Exactly this country. */
+  country?: InputMaybe<Scalars['String']['input']>;
+  /** Factories holding this certification. */
+  certification?: InputMaybe<Scalars['String']['input']>;
+  /** Exclusive. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A sort: a field and a direction (ascending unless told). */
+export type FactoryOrder = {
+  field: FactoryOrderField;
+  direction?: OrderDirection;
+};
+
+/** The fields this list can be sorted by (ties broken by id). */
+export type FactoryOrderField =
+  | 'NAME'
+  | 'COUNTRY'
+  | 'CITY'
+  | 'ESTABLISHED_YEAR'
+  | 'CAPACITY_PER_MONTH'
+  | 'CREATED_AT'
+  | 'UPDATED_AT'
+  | 'ID';
 
 export type Item = {
   __typename?: 'Item';
@@ -125,6 +161,11 @@ export type ItemConnection = {
   edges: Array<ItemEdge>;
   /** A list of nodes. */
   nodes: Array<Item>;
+  /**
+   * Rows matching the filters, ignoring the page. Counted (one `COUNT`
+   * statement) only when selected.
+   */
+  totalCount: Scalars['Int']['output'];
 };
 
 /** An edge in a connection. */
@@ -142,6 +183,34 @@ export type ItemEvent = {
   /** The item after the change (before it, for a deletion). */
   item: Item;
 };
+
+/** Narrows `items`: every given condition must hold. */
+export type ItemFilter = {
+  /** Case-insensitive substring of the name (at most 100 characters). */
+  q?: InputMaybe<Scalars['String']['input']>;
+  /** Inclusive. */
+  priceMin?: InputMaybe<Scalars['Float']['input']>;
+  /** Inclusive. */
+  priceMax?: InputMaybe<Scalars['Float']['input']>;
+  /** Exclusive. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A sort: a field and a direction (ascending unless told). */
+export type ItemOrder = {
+  field: ItemOrderField;
+  direction?: OrderDirection;
+};
+
+/** The fields this list can be sorted by (ties broken by id). */
+export type ItemOrderField =
+  | 'NAME'
+  | 'PRICE'
+  | 'CREATED_AT'
+  | 'UPDATED_AT'
+  | 'ID';
 
 export type Mutation = {
   __typename?: 'Mutation';
@@ -282,6 +351,11 @@ export type MutationDeleteTodoArgs = {
   id: Scalars['ID']['input'];
 };
 
+/** `orderBy`'s direction. */
+export type OrderDirection =
+  | 'ASC'
+  | 'DESC';
+
 /** Information about pagination in a connection */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -317,6 +391,11 @@ export type ProductConnection = {
   edges: Array<ProductEdge>;
   /** A list of nodes. */
   nodes: Array<Product>;
+  /**
+   * Rows matching the filters, ignoring the page. Counted (one `COUNT`
+   * statement) only when selected.
+   */
+  totalCount: Scalars['Int']['output'];
 };
 
 /** An edge in a connection. */
@@ -328,25 +407,69 @@ export type ProductEdge = {
   cursor: Scalars['String']['output'];
 };
 
+/** Narrows `products`: every given condition must hold. */
+export type ProductFilter = {
+  /** Case-insensitive substring of the name, SKU or description (at most 100 characters). */
+  q?: InputMaybe<Scalars['String']['input']>;
+  /** Inclusive. */
+  priceMin?: InputMaybe<Scalars['Float']['input']>;
+  /** Inclusive. */
+  priceMax?: InputMaybe<Scalars['Float']['input']>;
+  /** Exclusive. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A sort: a field and a direction (ascending unless told). */
+export type ProductOrder = {
+  field: ProductOrderField;
+  direction?: OrderDirection;
+};
+
+/** The fields this list can be sorted by (ties broken by id). */
+export type ProductOrderField =
+  | 'SKU'
+  | 'NAME'
+  | 'PRICE'
+  | 'CREATED_AT'
+  | 'UPDATED_AT'
+  | 'ID';
+
 export type Query = {
   __typename?: 'Query';
   /** The signed-in user, or null for anonymous callers. */
   me?: Maybe<User>;
-  /** One page, by ascending id (`first` 1–100, default 20). */
+  /**
+   * One page of stores: by ascending id unless `orderBy` says
+   * otherwise, narrowed by `filter` (`first`/`last` 1–100, default 20).
+   */
   stores: StoreConnection;
   store?: Maybe<Store>;
-  /** One page, by ascending id (`first` 1–100, default 20). */
+  /**
+   * One page of items: by ascending id unless `orderBy` says
+   * otherwise, narrowed by `storeId` and `filter` (`first`/`last`
+   * 1–100, default 20).
+   */
   items: ItemConnection;
   item?: Maybe<Item>;
-  /** One page, by ascending id (`first` 1–100, default 20). */
+  /**
+   * One page of factories: by ascending id unless `orderBy` says
+   * otherwise, narrowed by `filter` (`first`/`last` 1–100, default 20).
+   */
   factories: FactoryConnection;
   factory?: Maybe<Factory>;
-  /** One page, by ascending id (`first` 1–100, default 20). */
+  /**
+   * One page of products: by ascending id unless `orderBy` says
+   * otherwise, narrowed by `factoryId` and `filter` (`first`/`last`
+   * 1–100, default 20).
+   */
   products: ProductConnection;
   product?: Maybe<Product>;
   /**
-   * The caller's todos.
-   * One page, by ascending id (`first` 1–100, default 20).
+   * The caller's todos, one page: by ascending id unless `orderBy` says
+   * otherwise, narrowed by `status` and `filter` (`first`/`last` 1–100,
+   * default 20).
    */
   todos: TodoConnection;
   /** One of the caller's todos; null when missing or someone else's. */
@@ -355,8 +478,12 @@ export type Query = {
 
 
 export type QueryStoresArgs = {
+  filter?: InputMaybe<StoreFilter>;
+  orderBy?: InputMaybe<StoreOrder>;
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -367,8 +494,12 @@ export type QueryStoreArgs = {
 
 export type QueryItemsArgs = {
   storeId?: InputMaybe<Scalars['ID']['input']>;
+  filter?: InputMaybe<ItemFilter>;
+  orderBy?: InputMaybe<ItemOrder>;
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -378,8 +509,12 @@ export type QueryItemArgs = {
 
 
 export type QueryFactoriesArgs = {
+  filter?: InputMaybe<FactoryFilter>;
+  orderBy?: InputMaybe<FactoryOrder>;
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -390,8 +525,12 @@ export type QueryFactoryArgs = {
 
 export type QueryProductsArgs = {
   factoryId?: InputMaybe<Scalars['ID']['input']>;
+  filter?: InputMaybe<ProductFilter>;
+  orderBy?: InputMaybe<ProductOrder>;
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -402,8 +541,12 @@ export type QueryProductArgs = {
 
 export type QueryTodosArgs = {
   status?: InputMaybe<TodoStatus>;
+  filter?: InputMaybe<TodoFilter>;
+  orderBy?: InputMaybe<TodoOrder>;
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -434,6 +577,11 @@ export type StoreConnection = {
   edges: Array<StoreEdge>;
   /** A list of nodes. */
   nodes: Array<Store>;
+  /**
+   * Rows matching the filters, ignoring the page. Counted (one `COUNT`
+   * statement) only when selected.
+   */
+  totalCount: Scalars['Int']['output'];
 };
 
 /** An edge in a connection. */
@@ -444,6 +592,29 @@ export type StoreEdge = {
   /** A cursor for use in pagination */
   cursor: Scalars['String']['output'];
 };
+
+/** Narrows `stores`: every given condition must hold. */
+export type StoreFilter = {
+  /** Case-insensitive substring of the name (at most 100 characters). */
+  q?: InputMaybe<Scalars['String']['input']>;
+  /** Exclusive. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A sort: a field and a direction (ascending unless told). */
+export type StoreOrder = {
+  field: StoreOrderField;
+  direction?: OrderDirection;
+};
+
+/** The fields this list can be sorted by (ties broken by id). */
+export type StoreOrderField =
+  | 'NAME'
+  | 'CREATED_AT'
+  | 'UPDATED_AT'
+  | 'ID';
 
 export type Subscription = {
   __typename?: 'Subscription';
@@ -476,6 +647,11 @@ export type TodoConnection = {
   edges: Array<TodoEdge>;
   /** A list of nodes. */
   nodes: Array<Todo>;
+  /**
+   * Rows matching the filters, ignoring the page. Counted (one `COUNT`
+   * statement) only when selected.
+   */
+  totalCount: Scalars['Int']['output'];
 };
 
 /** An edge in a connection. */
@@ -492,6 +668,32 @@ export type TodoEvent = {
   kind: ChangeKind;
   todo: Todo;
 };
+
+/** Narrows `todos`: every given condition must hold. */
+export type TodoFilter = {
+  /** Case-insensitive substring of the title (at most 100 characters). */
+  q?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<TodoStatus>;
+  /** Exclusive. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A sort: a field and a direction (ascending unless told). */
+export type TodoOrder = {
+  field: TodoOrderField;
+  direction?: OrderDirection;
+};
+
+/** The fields this list can be sorted by (ties broken by id). */
+export type TodoOrderField =
+  | 'TITLE'
+  | 'STATUS'
+  | 'CREATED_AT'
+  | 'UPDATED_AT'
+  | 'COMPLETED_AT'
+  | 'ID';
 
 export type TodoStatus =
   | 'OPEN'

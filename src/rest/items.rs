@@ -130,8 +130,8 @@ async fn show(
 
 /// Create an item
 ///
-/// Any signed-in user with a fresh token (straight from login). The body of the answer
-/// equals a later `GET`.
+/// The owner of the store named by `store_id` (or an admin), with a fresh token (straight
+/// from login). The body of the answer equals a later `GET`.
 #[utoipa::path(
     post,
     path = "/",
@@ -145,6 +145,7 @@ async fn show(
             headers(("Location" = String, description = "`/api/items/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
                 ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
+        (status = 403, response = Forbidden),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -159,7 +160,8 @@ async fn create(
 
 /// Replace an item
 ///
-/// Any signed-in user with a fresh token; every field is required.
+/// The owner of the item's store (or an admin), with a fresh token; every field is required.
+/// Moving the item to another store (`store_id`) needs that store's owner too.
 #[utoipa::path(
     put,
     path = "/{id}",
@@ -171,6 +173,7 @@ async fn create(
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
@@ -188,7 +191,8 @@ async fn replace(
 
 /// Update an item
 ///
-/// Any signed-in user with a fresh token; only the fields present change.
+/// The owner of the item's store (or an admin), with a fresh token; only the fields present
+/// change. Moving the item to another store (`store_id`) needs that store's owner too.
 #[utoipa::path(
     patch,
     path = "/{id}",
@@ -200,6 +204,7 @@ async fn replace(
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
@@ -231,7 +236,7 @@ async fn write(
 
 /// Delete an item
 ///
-/// Admins only.
+/// The owner of the item's store, or an admin.
 #[utoipa::path(
     delete,
     path = "/{id}",

@@ -41,6 +41,8 @@ pub struct StoreBody {
     /// Unique case-insensitively.
     #[schema(min_length = 1, max_length = 80, example = "Corner Shop")]
     name: String,
+    #[schema(schema_with = crate::openapi::owner_id, required = true)]
+    owner_id: Option<i32>,
     #[serde(serialize_with = "time::serialize")]
     #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -51,7 +53,13 @@ pub struct StoreBody {
 
 impl From<store::Model> for StoreBody {
     fn from(s: store::Model) -> Self {
-        Self { id: s.id, name: s.name, created_at: s.created_at, updated_at: s.updated_at }
+        Self {
+            id: s.id,
+            name: s.name,
+            owner_id: s.owner_id,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
     }
 }
 
@@ -150,7 +158,7 @@ async fn show(
 
 /// Create a store
 ///
-/// Any signed-in user. The body of the answer equals a later `GET`.
+/// Any signed-in user, who becomes its owner (`owner_id`). The body of the answer equals a later `GET`.
 #[utoipa::path(
     post,
     path = "/",
@@ -179,7 +187,7 @@ async fn create(
 
 /// Replace a store
 ///
-/// Any signed-in user; every field is required.
+/// Its owner or an admin; every field is required.
 #[utoipa::path(
     put,
     path = "/{id}",
@@ -191,6 +199,7 @@ async fn create(
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -209,7 +218,7 @@ async fn replace(
 
 /// Update a store
 ///
-/// Any signed-in user; only the fields present change.
+/// Its owner or an admin; only the fields present change.
 #[utoipa::path(
     patch,
     path = "/{id}",
@@ -221,6 +230,7 @@ async fn replace(
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -253,7 +263,7 @@ async fn write(
 
 /// Delete a store
 ///
-/// Admins only; the store's items go with it.
+/// Its owner or an admin; the store's items go with it.
 #[utoipa::path(
     delete,
     path = "/{id}",

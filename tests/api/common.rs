@@ -44,14 +44,28 @@ impl Drop for DatabaseGuard {
         if let Self::Postgres { url, schema } = self {
             let (url, schema) = (url.clone(), schema.clone());
             // Drop runs outside any async context we could borrow, so the
-            // clean-up gets a small runtime of its own.
+            // clean-up gets a small runtime of its own. It blocks the test's
+            // runtime meanwhile, so a connection of the app that still holds
+            // a lock in the schema (a transaction dropped without commit,
+            // whose rollback is a task of that blocked runtime) would make
+            // the DROP wait forever: such backends are ended first, and the
+            // DROP gives up after a bounded wait rather than hang the suite.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                 runtime.block_on(async {
                     let conn = sea_orm::Database::connect(&url).await.ok()?;
-                    conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                        .await
-                        .ok()?;
+                    conn.execute_unprepared(&format!(
+                        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                         JOIN pg_class c ON c.oid = l.relation \
+                         JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid()"
+                    ))
+                    .await
+                    .ok()?;
+                    conn.execute_unprepared("SET lock_timeout = '10s'").await.ok()?;
+                    if let Err(e) = conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await {
+                        eprintln!("test clean-up: could not drop schema {schema}: {e}");
+                    }
                     conn.close().await.ok()
                 })
             })

@@ -63,7 +63,9 @@ impl Drop for DatabaseGuard {
                     .await
                     .ok()?;
                     conn.execute_unprepared("SET lock_timeout = '10s'").await.ok()?;
-                    if let Err(e) = conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await {
+                    if let Err(e) =
+                        conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await
+                    {
                         eprintln!("test clean-up: could not drop schema {schema}: {e}");
                     }
                     conn.close().await.ok()

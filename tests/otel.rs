@@ -1,0 +1,228 @@
+//! Traces over OTLP (docs/API.md §8), received by an in-process collector:
+//! a request that carries a `traceparent` yields spans of that trace for
+//! the request, the GraphQL operation and the SQL statements.
+//!
+//! Its own test binary: the subscriber and the exporter are process-wide.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::post;
+use http_body_util::BodyExt;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::common::v1::{AnyValue as Any, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use prost::Message;
+use storegate::config::{Config, Environment};
+use storegate::telemetry::{self, OtlpConfig, Traces};
+use storegate::{AppState, app, db};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+const CALLER_SPAN_ID: &str = "b7ad6b7169203331";
+
+/// One span as received, with its service's name.
+#[derive(Debug, Clone)]
+struct Received {
+    service: String,
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    kind: i32,
+    attributes: Vec<(String, String)>,
+}
+
+impl Received {
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Collector {
+    spans: Arc<Mutex<Vec<Received>>>,
+    arrived: Arc<Notify>,
+}
+
+impl Collector {
+    fn spans(&self) -> Vec<Received> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 10 s) until `done` holds for the spans received.
+    async fn until(&self, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let arrived = self.arrived.notified();
+            let spans = self.spans();
+            if done(&spans) || tokio::time::Instant::now() >= deadline {
+                return spans;
+            }
+            let _ = tokio::time::timeout_at(deadline, arrived).await;
+        }
+    }
+}
+
+/// `POST /v1/traces`, as an OTLP/HTTP collector answers it.
+async fn receive(State(collector): State<Collector>, body: Bytes) -> StatusCode {
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else { return StatusCode::BAD_REQUEST };
+    let mut received = Vec::new();
+    for resource_spans in request.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|resource| &resource.attributes)
+            .find(|kv| kv.key == "service.name")
+            .map(text)
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                received.push(Received {
+                    service: service.clone(),
+                    name: span.name,
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    kind: span.kind,
+                    attributes: span.attributes.iter().map(|kv| (kv.key.clone(), text(kv))).collect(),
+                });
+            }
+        }
+    }
+    collector.spans.lock().unwrap().extend(received);
+    collector.arrived.notify_waiters();
+    StatusCode::OK
+}
+
+fn text(kv: &KeyValue) -> String {
+    match kv.value.as_ref().and_then(|Any { value }| value.as_ref()) {
+        Some(AnyValue::StringValue(s)) => s.clone(),
+        Some(AnyValue::IntValue(i)) => i.to_string(),
+        Some(AnyValue::BoolValue(b)) => b.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn start_collector() -> (SocketAddr, Collector) {
+    let collector = Collector::default();
+    let router = Router::new().route("/v1/traces", post(receive)).with_state(collector.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (address, collector)
+}
+
+async fn send(router: &Router, request: Request<Body>) -> StatusCode {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    response.into_body().collect().await.unwrap();
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
+    let (address, collector) = start_collector().await;
+    let otlp = OtlpConfig::from_settings(Some(&format!("http://{address}")), Some("storegate-test"))
+        .unwrap()
+        .expect("an endpoint means traces");
+    let traces = Traces::start(&otlp).unwrap();
+    telemetry::init_subscriber(Environment::Development, Some(&traces));
+    assert!(telemetry::exporting());
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("otel.db").display());
+    let connection = db::connect(&url).await.unwrap();
+    db::migrate(&connection).await.unwrap();
+    let config = Config::for_database(&url, b"otel-test-secret-of-at-least-32-bytes!!".to_vec());
+    let router = app(AppState::new(connection, config).unwrap());
+
+    let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01");
+    let rest = Request::get("/api/products/1")
+        .header("traceparent", &traceparent)
+        .header("x-request-id", "otel-rest-1")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&router, rest).await, StatusCode::NOT_FOUND);
+    let query = serde_json::json!({ "query": "query Catalog { products(first: 1) { nodes { id } } }" });
+    let graphql = Request::post("/graphql")
+        .header("traceparent", &traceparent)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(query.to_string()))
+        .unwrap();
+    assert_eq!(send(&router, graphql).await, StatusCode::OK);
+    let untraced = Request::get("/api/products/2").body(Body::empty()).unwrap();
+    assert_eq!(send(&router, untraced).await, StatusCode::NOT_FOUND);
+
+    traces.flush().await.unwrap();
+    let spans = collector
+        .until(|spans| {
+            spans.iter().any(|s| s.name == "query Catalog")
+                && spans.iter().filter(|s| s.name.starts_with("GET /api/products")).count() == 2
+        })
+        .await;
+    let shown = || {
+        spans.iter().map(|s| format!("{} {} <- {}", s.name, s.span_id, s.parent_span_id)).collect::<Vec<_>>()
+    };
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.trace_id == TRACE_ID)
+            .unwrap_or_else(|| panic!("no span {name:?} in trace {TRACE_ID}: {:?}", shown()))
+    };
+
+    // The request: named by route, a server span under the caller's span,
+    // with the request id and status.
+    let rest = named("GET /api/products/{id}");
+    assert_eq!(rest.parent_span_id, CALLER_SPAN_ID);
+    assert_eq!(rest.kind, SpanKind::Server as i32);
+    assert_eq!(rest.service, "storegate-test");
+    assert_eq!(rest.attribute("request_id"), Some("otel-rest-1"));
+    assert_eq!(rest.attribute("http.route"), Some("/api/products/{id}"));
+    assert_eq!(rest.attribute("http.response.status_code"), Some("404"));
+    let rest_sql: Vec<_> = spans.iter().filter(|s| s.parent_span_id == rest.span_id).collect();
+    assert!(
+        rest_sql.iter().any(|s| s.name.starts_with("sea_orm.") && s.attribute("db.system") == Some("sqlite")),
+        "no SQL span under the REST request: {:?}",
+        shown()
+    );
+    assert!(rest_sql.iter().all(|s| s.trace_id == TRACE_ID));
+
+    // The GraphQL request, its operation, and the operation's SQL.
+    let post = named("POST /graphql");
+    assert_eq!(post.parent_span_id, CALLER_SPAN_ID);
+    let operation = named("query Catalog");
+    assert_eq!(operation.parent_span_id, post.span_id);
+    assert_eq!(operation.attribute("graphql.operation.name"), Some("Catalog"));
+    assert_eq!(operation.attribute("graphql.operation.type"), Some("query"));
+    let sql: Vec<_> = spans.iter().filter(|s| s.parent_span_id == operation.span_id).collect();
+    let select = sql
+        .iter()
+        .find(|s| s.attribute("db.operation") == Some("SELECT"))
+        .unwrap_or_else(|| panic!("no SQL span under the operation: {:?}", shown()));
+    assert_eq!(select.trace_id, TRACE_ID);
+    assert_eq!(select.kind, SpanKind::Client as i32);
+    assert!(select.attribute("db.statement").is_some_and(|sql| sql.contains("product")), "{select:?}");
+
+    // Without a traceparent a request starts a trace of its own.
+    let own = spans
+        .iter()
+        .find(|s| s.name == "GET /api/products/{id}" && s.trace_id != TRACE_ID)
+        .unwrap_or_else(|| panic!("no span for the untraced request: {:?}", shown()));
+    assert!(own.parent_span_id.is_empty(), "{own:?}");
+
+    traces.shutdown().await;
+    assert!(!telemetry::exporting());
+}

@@ -13,16 +13,20 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::post;
+use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::{AnyValue as Any, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use prost::Message;
+use prost::Message as _;
+use sea_orm::ConnectionTrait;
 use storegate::config::{Config, Environment};
 use storegate::telemetry::{self, OtlpConfig, Traces};
 use storegate::{AppState, app, db};
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tower::ServiceExt;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -132,6 +136,36 @@ async fn send(router: &Router, request: Request<Body>) -> StatusCode {
     status
 }
 
+/// Serves `router` on a port and runs `query` over `graphql-transport-ws`.
+async fn query_over_a_socket(router: &Router, query: &str) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    let mut request = format!("ws://{address}/graphql/ws").into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let messages = [
+        serde_json::json!({ "type": "connection_init", "payload": {} }),
+        serde_json::json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+    ];
+    for message in messages {
+        socket.send(Message::text(message.to_string())).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next()).await.expect("the socket answers");
+        let Some(Ok(Message::Text(text))) = message else { continue };
+        let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match message["type"].as_str() {
+            Some("connection_ack" | "next") => {}
+            Some("complete") => break,
+            _ => panic!("unexpected: {message}"),
+        }
+    }
+    socket.close(None).await.ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
     let (address, collector) = start_collector().await;
@@ -142,11 +176,9 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
     telemetry::init_subscriber(Environment::Development, Some(&traces));
     assert!(telemetry::exporting());
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("otel.db").display());
-    let connection = db::connect(&url).await.unwrap();
-    db::migrate(&connection).await.unwrap();
-    let config = Config::for_database(&url, b"otel-test-secret-of-at-least-32-bytes!!".to_vec());
+    let database = Database::open().await;
+    let config = Config::for_database(&database.url, b"otel-test-secret-of-at-least-32-bytes!!".to_vec());
+    let connection = database.connection.clone();
     let router = app(AppState::new(connection, config).unwrap());
 
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01");
@@ -165,11 +197,13 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
     assert_eq!(send(&router, graphql).await, StatusCode::OK);
     let untraced = Request::get("/api/products/2").body(Body::empty()).unwrap();
     assert_eq!(send(&router, untraced).await, StatusCode::NOT_FOUND);
+    query_over_a_socket(&router, "query SocketCatalog { products(first: 1) { nodes { id } } }").await;
 
     traces.flush().await.unwrap();
     let spans = collector
         .until(|spans| {
             spans.iter().any(|s| s.name == "query Catalog")
+                && spans.iter().any(|s| s.name == "query SocketCatalog")
                 && spans.iter().filter(|s| s.name.starts_with("GET /api/products")).count() == 2
         })
         .await;
@@ -194,7 +228,9 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
     assert_eq!(rest.attribute("http.response.status_code"), Some("404"));
     let rest_sql: Vec<_> = spans.iter().filter(|s| s.parent_span_id == rest.span_id).collect();
     assert!(
-        rest_sql.iter().any(|s| s.name.starts_with("sea_orm.") && s.attribute("db.system") == Some("sqlite")),
+        rest_sql
+            .iter()
+            .any(|s| s.name.starts_with("sea_orm.") && s.attribute("db.system") == Some(database.system)),
         "no SQL span under the REST request: {:?}",
         shown()
     );
@@ -223,6 +259,62 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
         .unwrap_or_else(|| panic!("no span for the untraced request: {:?}", shown()));
     assert!(own.parent_span_id.is_empty(), "{own:?}");
 
+    // A query over the websocket: an operation span too, with its SQL.
+    let socket = spans
+        .iter()
+        .find(|s| s.name == "query SocketCatalog")
+        .unwrap_or_else(|| panic!("no span for the socket's query: {:?}", shown()));
+    assert_eq!(socket.attribute("graphql.operation.type"), Some("query"));
+    assert!(
+        spans.iter().any(|s| s.parent_span_id == socket.span_id && s.name.starts_with("sea_orm.")),
+        "no SQL span under the socket's query: {:?}",
+        shown()
+    );
+
     traces.shutdown().await;
     assert!(!telemetry::exporting());
+    database.remove().await;
+}
+
+/// A temporary SQLite file, or a PostgreSQL schema of its own when
+/// `TEST_DATABASE_URL` is set.
+struct Database {
+    url: String,
+    connection: sea_orm::DatabaseConnection,
+    /// `db.system` as SeaORM's spans name it.
+    system: &'static str,
+    schema: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Database {
+    async fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, schema, system) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = format!("sgt_otel_{}", std::process::id());
+                let admin = sea_orm::Database::connect(&url).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                    .unwrap();
+                admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.unwrap();
+                admin.close().await.ok();
+                (url, Some(schema), "postgresql")
+            }
+            _ => (format!("sqlite://{}?mode=rwc", dir.path().join("otel.db").display()), None, "sqlite"),
+        };
+        let connection = db::connect_with(&url, schema.as_deref()).await.unwrap();
+        db::migrate(&connection).await.unwrap();
+        Self { url, connection, system, schema, _dir: dir }
+    }
+
+    async fn remove(self) {
+        self.connection.close().await.ok();
+        if let Some(schema) = self.schema {
+            let admin = sea_orm::Database::connect(&self.url).await.unwrap();
+            admin.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await.unwrap();
+            admin.close().await.ok();
+        }
+    }
 }

@@ -168,7 +168,7 @@ async fn run(
         if introspection { "introspection" } else { "operation" },
         if skip_rules { "skipped" } else { "checked" },
     );
-    let span = operation_span(&mut request, name.as_deref());
+    let span = operation_span(&mut request);
     let request = loaders::install(request.data(viewer).data(client), &state.app);
     let response = super::cost::execute(schema, &state.schemas.costed, request).instrument(span).await;
     if let Some(known) = known
@@ -184,12 +184,12 @@ async fn run(
 /// The operation's span, for traces only (`telemetry::TRACE_ONLY`): named
 /// by its type and name as OpenTelemetry's GraphQL conventions have it
 /// (`query ProductPage`). Without traces it is disabled and costs nothing.
-fn operation_span(request: &mut async_graphql::Request, name: Option<&str>) -> tracing::Span {
+pub(super) fn operation_span(request: &mut async_graphql::Request) -> tracing::Span {
     let span = tracing::info_span!(
         target: telemetry::TRACE_ONLY,
         "graphql",
         otel.name = tracing::field::Empty,
-        graphql.operation.name = name,
+        graphql.operation.name = tracing::field::Empty,
         graphql.operation.type = tracing::field::Empty,
     );
     if !span.is_disabled() {
@@ -199,8 +199,12 @@ fn operation_span(request: &mut async_graphql::Request, name: Option<&str>) -> t
             Some(OperationType::Subscription) => "subscription",
             None => "unknown",
         };
+        let name = operation_name(request);
+        if let Some(name) = &name {
+            span.record("graphql.operation.name", name.as_str());
+        }
         span.record("graphql.operation.type", kind);
-        span.record("otel.name", format!("{kind} {}", name.unwrap_or("anonymous")));
+        span.record("otel.name", format!("{kind} {}", name.as_deref().unwrap_or("anonymous")));
     }
     span
 }

@@ -244,6 +244,11 @@ impl<E: SpanExporter> SpanExporter for LoggedExporter<E> {
 /// production), filtered by `RUST_LOG`, and the trace layer when traces
 /// are exported.
 pub fn init_subscriber(env: Environment, traces: Option<&Traces>) {
+    subscriber(env, traces).init();
+}
+
+/// The subscriber [`init_subscriber`] installs.
+pub fn subscriber(env: Environment, traces: Option<&Traces>) -> Box<dyn tracing::Subscriber + Send + Sync> {
     let default_filter = match env {
         Environment::Development => "info,storegate=debug",
         Environment::Production => "info",
@@ -257,7 +262,12 @@ pub fn init_subscriber(env: Environment, traces: Option<&Traces>) {
         Environment::Production => logs.json().with_current_span(true).with_filter(logged).boxed(),
         Environment::Development => logs.with_filter(logged).boxed(),
     };
-    Registry::default().with(logs).with(traces.map(Traces::layer)).init();
+    // Not an `Option` layer: with a `None` one the trace-only spans were
+    // enabled (the test below caught it).
+    match traces {
+        Some(traces) => Box::new(Registry::default().with(logs).with(traces.layer())),
+        None => Box::new(Registry::default().with(logs)),
+    }
 }
 
 fn is_trace_only(target: &str) -> bool {
@@ -331,6 +341,20 @@ mod tests {
             assert!(exporter.export(Vec::new()).await.is_err());
         }
         assert_eq!(*exporter.reported.lock().unwrap(), ["failure"]);
+    }
+
+    /// Unset, the spans only traces want are disabled where they are made
+    /// (they cost a check of the call site's interest); requests keep
+    /// their log span.
+    #[test]
+    fn without_traces_sql_and_operation_spans_are_not_created() {
+        tracing::subscriber::with_default(subscriber(Environment::Production, None), || {
+            let sql = tracing::info_span!(target: "sea_orm::database::db_connection", "sea_orm.query_all");
+            assert!(sql.is_disabled());
+            assert!(tracing::info_span!(target: TRACE_ONLY, "graphql").is_disabled());
+            assert!(!tracing::info_span!(target: "storegate::observability", "request").is_disabled());
+        });
+        assert!(!exporting());
     }
 
     #[test]

@@ -30,6 +30,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tower::ServiceExt;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+const UNSAMPLED_TRACE_ID: &str = "1bf7651916cd43dd8448eb211c80319c";
 const CALLER_SPAN_ID: &str = "b7ad6b7169203331";
 
 /// One span as received, with its service's name.
@@ -197,6 +198,12 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
     assert_eq!(send(&router, graphql).await, StatusCode::OK);
     let untraced = Request::get("/api/products/2").body(Body::empty()).unwrap();
     assert_eq!(send(&router, untraced).await, StatusCode::NOT_FOUND);
+    // A caller that did not sample its trace gets none exported.
+    let unsampled = Request::get("/api/products/3")
+        .header("traceparent", format!("00-{UNSAMPLED_TRACE_ID}-{CALLER_SPAN_ID}-00"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&router, unsampled).await, StatusCode::NOT_FOUND);
     query_over_a_socket(&router, "query SocketCatalog { products(first: 1) { nodes { id } } }").await;
 
     traces.flush().await.unwrap();
@@ -258,6 +265,8 @@ async fn a_traced_request_yields_spans_for_the_request_the_operation_and_sql() {
         .find(|s| s.name == "GET /api/products/{id}" && s.trace_id != TRACE_ID)
         .unwrap_or_else(|| panic!("no span for the untraced request: {:?}", shown()));
     assert!(own.parent_span_id.is_empty(), "{own:?}");
+
+    assert!(!spans.iter().any(|s| s.trace_id == UNSAMPLED_TRACE_ID), "{:?}", shown());
 
     // A query over the websocket: an operation span too, with its SQL.
     let socket = spans

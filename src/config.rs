@@ -124,6 +124,13 @@ pub struct Settings {
     /// Open GraphQL websockets per instance.
     #[arg(long, env = "WS_MAX_SOCKETS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub ws_max_sockets: u32,
+    /// The OTLP/HTTP collector traces are sent to, e.g.
+    /// `http://localhost:4318`; unset: no traces.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", hide_env_values = true, global = true)]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// The `service.name` of exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = crate::telemetry::DEFAULT_SERVICE_NAME, global = true)]
+    pub otel_service_name: String,
     /// Subscriptions one websocket may hold at once.
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub ws_max_subscriptions: u32,
@@ -237,6 +244,17 @@ pub const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WS_REVALIDATE_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Settings {
+    /// Where traces go, or `None` when `OTEL_EXPORTER_OTLP_ENDPOINT` is unset.
+    ///
+    /// # Errors
+    /// When the endpoint is not an `http://` or `https://` URL.
+    pub fn otlp(&self) -> anyhow::Result<Option<crate::telemetry::OtlpConfig>> {
+        crate::telemetry::OtlpConfig::from_settings(
+            self.otel_exporter_otlp_endpoint.as_deref(),
+            Some(&self.otel_service_name),
+        )
+    }
+
     /// `DATABASE_URL`, or in development the SQLite default.
     ///
     /// # Errors
@@ -575,7 +593,28 @@ mod tests {
             max_in_flight_requests: 1024,
             ws_max_sockets: 1024,
             ws_max_subscriptions: 32,
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: "storegate".into(),
         }
+    }
+
+    /// docs/API.md §8: without an endpoint nothing is exported.
+    #[test]
+    fn traces_are_exported_only_to_a_usable_endpoint() {
+        let mut settings = settings(Environment::Production, None);
+        assert_eq!(settings.otlp().unwrap(), None);
+        settings.otel_exporter_otlp_endpoint = Some("http://collector:4318".into());
+        let otlp = settings.otlp().unwrap().unwrap();
+        assert_eq!(
+            (otlp.traces_url().as_str(), otlp.service_name.as_str()),
+            ("http://collector:4318/v1/traces", "storegate")
+        );
+        settings.otel_exporter_otlp_endpoint = Some("collector:4318".into());
+        let error = format!("{:#}", settings.otlp().unwrap_err());
+        assert!(
+            error.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -97,7 +97,30 @@ async fn open(
 /// Fails when a migration fails; the database is left as the failed
 /// migration's transaction leaves it.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        reopen_sqlite_connections(db).await?;
+    }
+    Ok(())
+}
+
+/// Closes every connection the pool opened before the migrations ran; the
+/// pool opens new ones as needed. A SQLite connection that had read the
+/// schema before a migration added a column (`ALTER TABLE … ADD COLUMN`)
+/// could answer that column as NULL in the `RETURNING` clause of a later
+/// write (SQLite 3.51 through sqlx: "Missing value for column" on inserts
+/// and updates under load); a connection opened afterwards reads the new
+/// schema. Each connection is held until all are, so each one is closed.
+async fn reopen_sqlite_connections(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let pool = db.get_sqlite_connection_pool();
+    let mut held = Vec::new();
+    for _ in 0..pool.size() {
+        held.push(pool.acquire().await.map_err(|e| DbErr::Custom(format!("could not reopen SQLite: {e}")))?);
+    }
+    for connection in held {
+        connection.close().await.map_err(|e| DbErr::Custom(format!("could not reopen SQLite: {e}")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod redis_link;
 pub mod rest;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 
 use axum::Router;
 

@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
-use storegate::config::{Config, Environment, Settings, redact_url};
+use storegate::config::{Config, Settings, redact_url};
+use storegate::telemetry::{self, Traces};
 use storegate::{db, domain, graphql, server};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(name = "storegate", version, about = "One set of data, two faces: REST and GraphQL.")]
@@ -121,19 +121,21 @@ fn parse_cli() -> Cli {
 async fn run() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let cli = parse_cli();
-    // Production logs are JSON lines for a log pipeline; development logs
-    // are for people.
-    let default_filter = match cli.settings.env {
-        Environment::Development => "info,storegate=debug",
-        Environment::Production => "info",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match cli.settings.env {
-        Environment::Production => logs.json().with_current_span(true).init(),
-        Environment::Development => logs.init(),
+    // Refused before anything starts, like any other bad setting.
+    let otlp = cli.settings.otlp()?;
+    let traces = otlp.as_ref().map(Traces::start).transpose()?;
+    telemetry::init_subscriber(cli.settings.env, traces.as_ref());
+    if let Some(otlp) = &otlp {
+        tracing::info!(endpoint = %redact_url(&otlp.endpoint), service = %otlp.service_name, "exporting traces over OTLP");
     }
+    let result = command(cli).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    result
+}
 
+async fn command(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(Config::from_settings(cli.settings)?).await,
         Command::Schema { kind: SchemaKind::Graphql } => {

@@ -27,7 +27,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
+use tracing::Span;
 
 use crate::auth::viewer::bearer_token;
 use crate::config::{Config, CorsOrigins, Environment};
@@ -36,6 +37,7 @@ use crate::domain::health;
 use crate::http::problem::PROBLEM_JSON;
 use crate::json::JsonResponse;
 use crate::state::AppState;
+use crate::telemetry;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The largest request body accepted (413 beyond).
@@ -430,6 +432,43 @@ where
     }
 }
 
+/// The span of one request; when traces are exported it is named by its
+/// route, a child of the caller's `traceparent`, and carries the status.
+fn request_span(request: &Request) -> Span {
+    let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    telemetry::continue_trace(&span, request.method().as_str(), route, request.headers());
+    span
+}
+
+/// Records the response status on the request span (traces only), then
+/// logs as tower-http does by default.
+#[derive(Clone, Copy)]
+struct RecordStatus;
+
+impl<B> OnResponse<B> for RecordStatus {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, span: &Span) {
+        if telemetry::exporting() {
+            span.record("http.response.status_code", response.status().as_u16());
+            if response.status().is_server_error() {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        DefaultOnResponse::default().on_response(response, latency, span);
+    }
+}
+
 /// Adds the request id to a problem body.
 async fn with_request_id(response: Response, id: Option<HeaderValue>) -> Response {
     let is_problem = response
@@ -503,10 +542,7 @@ pub fn layers(router: Router, state: &AppState) -> Router {
     let config = &state.config;
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(RecordStatus))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(cors(config))
         .layer(CompressionLayer::new())

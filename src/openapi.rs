@@ -59,7 +59,10 @@ One set of data, two faces: this is the REST face (the same data is served as Gr
 * **Auth**: send `Authorization: Bearer <access token>` (from `POST /api/auth/login`). \
 Without the header a request is anonymous and may only read; a presented token that fails \
 any check is a `401`, even on a public read. Creating or updating items and products needs a \
-*fresh* token (one straight from login, not from a refresh). Deletes are for admins.
+*fresh* token (one straight from login, not from a refresh). Stores and products belong to \
+the user who created them (`owner_id`): only the owner or an admin changes or deletes them, \
+and the items of a store; factories are for admins. Refresh tokens rotate: each is good for \
+one use, and one used twice revokes its whole session.
 * **Errors** are RFC 9457 `application/problem+json` with a stable `code`; validation errors \
 (`422`) list every failing field in `errors`.
 * **Money**: prices are JSON numbers with at most two decimals (`12.99`), stored exactly as \
@@ -83,7 +86,7 @@ true`), another body under the key is a `422`, and a retry while the first runs 
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
-        (name = "auth", description = "Sign-up, login, token refresh, logout and the current user"),
+        (name = "auth", description = "Sign-up, login, token refresh, logout (here or everywhere), password changes and the current user"),
         (name = "stores", description = "Stores and the items they hold"),
         (name = "items", description = "Items, each in one store"),
         (name = "factories", description = "Factories (admins write)"),
@@ -393,6 +396,21 @@ pub fn id() -> Object {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
         .minimum(Some(0))
         .maximum(Some(i32::MAX))
+        .examples([json!(1)])
+        .build()
+}
+
+/// The id of the user who owns a store or a product.
+pub fn owner_id() -> Object {
+    ObjectBuilder::new()
+        .schema_type(nullable(Type::Integer))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+        .minimum(Some(0))
+        .maximum(Some(i32::MAX))
+        .description(Some(
+            "The user who created it, who may change and delete it (as may admins); `null` for rows \
+             made before ownership existed or whose owner was deleted, which only admins may change.",
+        ))
         .examples([json!(1)])
         .build()
 }

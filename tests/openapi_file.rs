@@ -53,6 +53,8 @@ fn the_document_is_openapi_3_1_with_every_rest_route() {
         ("/api/auth/login", &["post"]),
         ("/api/auth/refresh", &["post"]),
         ("/api/auth/logout", &["post"]),
+        ("/api/auth/logout-all", &["post"]),
+        ("/api/auth/password", &["post"]),
         ("/api/auth/me", &["get"]),
         ("/api/stores", &["get", "post"]),
         ("/api/stores/{id}", &["get", "put", "patch", "delete"]),

@@ -119,6 +119,24 @@ fn every_refusal_is_one_line_that_says_what_to_set() {
             ],
             vec!["could not open the database", "127.0.0.1:1"],
         ),
+        (
+            "an OTLP endpoint that is no URL",
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("JWT_SECRET", SECRET),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel:hunter2@collector:4318"),
+            ],
+            vec!["OTEL_EXPORTER_OTLP_ENDPOINT", "***@collector:4318", "http://localhost:4318"],
+        ),
+        (
+            "an OTLP endpoint of another scheme",
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("JWT_SECRET", SECRET),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://otel:hunter2@collector:4317"),
+            ],
+            vec!["OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://otel:***@collector:4317"],
+        ),
     ];
     for (case, env, names) in &cases {
         let output = serve_in_production(env, dir.path());

@@ -12,6 +12,9 @@ pub struct Model {
     /// Money is exact: integer cents, never a float.
     pub price_cents: i64,
     pub factory_id: i32,
+    /// The user who created the product; `None` for products made before
+    /// ownership existed or whose owner was deleted (admins only, then).
+    pub owner_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -25,6 +28,13 @@ pub enum Relation {
         on_delete = "Restrict"
     )]
     Factory,
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::OwnerId",
+        to = "super::user::Column::Id",
+        on_delete = "SetNull"
+    )]
+    Owner,
 }
 
 impl Related<super::factory::Entity> for Entity {

@@ -10,6 +10,9 @@ pub struct Model {
     /// on SQLite and PostgreSQL (their `lower()` functions disagree outside ASCII).
     #[sea_orm(unique)]
     pub name_key: String,
+    /// The user who created the store; `None` for stores made before
+    /// ownership existed or whose owner was deleted (admins only, then).
+    pub owner_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -18,6 +21,13 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::item::Entity")]
     Item,
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::OwnerId",
+        to = "super::user::Column::Id",
+        on_delete = "SetNull"
+    )]
+    Owner,
 }
 
 impl Related<super::item::Entity> for Entity {

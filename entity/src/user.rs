@@ -12,6 +12,10 @@ pub struct Model {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: DateTimeUtc,
+    /// Every token carries the value this had when it was issued (its `gen`
+    /// claim); raising it (log out everywhere, a password change) refuses
+    /// every earlier token of the user.
+    pub token_generation: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,9 @@ mod m20261122_000004_create_factories;
 mod m20261122_000005_create_products;
 mod m20261122_000006_create_revoked_tokens;
 mod m20261122_000007_create_todos;
+mod m20261207_000001_add_owners;
 mod m20261207_000001_create_idempotency_keys;
+mod m20261207_000002_add_user_token_generation;
 mod m20261207_000010_add_list_indexes;
 
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_products::Migration),
             Box::new(m20261122_000006_create_revoked_tokens::Migration),
             Box::new(m20261122_000007_create_todos::Migration),
+            Box::new(m20261207_000001_add_owners::Migration),
+            Box::new(m20261207_000002_add_user_token_generation::Migration),
             Box::new(m20261207_000001_create_idempotency_keys::Migration),
             Box::new(m20261207_000010_add_list_indexes::Migration),
         ]

@@ -38,6 +38,43 @@ pub struct Claims {
     pub token_type: TokenKind,
     pub fresh: bool,
     pub roles: Vec<String>,
+    /// The session (refresh-token family) the token belongs to: every token
+    /// descended from one login carries the same id, and revoking it
+    /// refuses them all. Tokens issued before families existed have none;
+    /// their `jti` stands in ([`Claims::family`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<Uuid>,
+    /// The user's token generation at issue: a token whose generation is
+    /// below the user's current one (after "log out everywhere" or a
+    /// password change) is refused.
+    #[serde(rename = "gen", default)]
+    pub generation: i32,
+}
+
+impl Claims {
+    /// The token's session: its `fam`, or its own `jti` for tokens issued
+    /// before families existed.
+    pub fn family(&self) -> Uuid {
+        self.fam.unwrap_or(self.jti)
+    }
+}
+
+/// Whom a token is for and which session it continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user_id: i32,
+    pub roles: Vec<String>,
+    /// A login starts a family; a refresh continues its token's.
+    pub family: Uuid,
+    /// The user's token generation the session was started under.
+    pub generation: i32,
+}
+
+impl Grant {
+    /// A new session (a login) for a user at `generation`.
+    pub fn new_session(user_id: i32, roles: Vec<String>, generation: i32) -> Self {
+        Self { user_id, roles, family: Uuid::new_v4(), generation }
+    }
 }
 
 pub struct IssuedToken {
@@ -161,20 +198,14 @@ impl TokenService {
 
     /// # Errors
     /// Internal error if encoding fails (a bug: the key and claims are ours).
-    pub fn issue(
-        &self,
-        user_id: i32,
-        roles: Vec<String>,
-        kind: TokenKind,
-        fresh: bool,
-    ) -> Result<IssuedToken, AppError> {
+    pub fn issue(&self, grant: &Grant, kind: TokenKind, fresh: bool) -> Result<IssuedToken, AppError> {
         let now = chrono::Utc::now().timestamp();
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
         };
         let claims = Claims {
-            sub: user_id.to_string(),
+            sub: grant.user_id.to_string(),
             iat: now,
             nbf: now,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
@@ -183,7 +214,9 @@ impl TokenService {
             aud: AUDIENCE.into(),
             token_type: kind,
             fresh: fresh && kind == TokenKind::Access,
-            roles,
+            roles: grant.roles.clone(),
+            fam: Some(grant.family),
+            generation: grant.generation,
         };
         let token = encode(&self.header, &claims, &self.encoding).map_err(AppError::internal)?;
         Ok(IssuedToken { token, claims })
@@ -229,6 +262,10 @@ impl TokenService {
 mod tests {
     use super::*;
 
+    fn grant(user_id: i32) -> Grant {
+        Grant::new_session(user_id, vec!["user".into()], 0)
+    }
+
     fn service() -> TokenService {
         TokenService::new(&[7u8; 32], Duration::from_secs(60), Duration::from_secs(600))
     }
@@ -236,18 +273,35 @@ mod tests {
     #[test]
     fn issued_tokens_verify_with_their_claims() {
         let tokens = service();
-        let issued = tokens.issue(42, vec!["user".into()], TokenKind::Access, true).unwrap();
+        let grant = Grant { generation: 3, ..grant(42) };
+        let issued = tokens.issue(&grant, TokenKind::Access, true).unwrap();
         let claims = tokens.verify(&issued.token, TokenKind::Access).unwrap();
         assert_eq!(claims, issued.claims);
         assert_eq!(claims.sub, "42");
         assert!(claims.fresh);
         assert_eq!(claims.exp - claims.iat, 60);
+        assert_eq!((claims.fam, claims.generation), (Some(grant.family), 3));
+    }
+
+    #[test]
+    fn tokens_without_a_family_or_generation_still_verify() {
+        // As issued before sessions had families and generations.
+        let tokens = service();
+        let mut claims = tokens.issue(&grant(7), TokenKind::Access, true).unwrap().claims;
+        claims.fam = None;
+        let mut value = serde_json::to_value(&claims).unwrap();
+        assert!(value.get("fam").is_none());
+        value.as_object_mut().unwrap().remove("gen");
+        let token =
+            encode(&Header::new(Algorithm::HS256), &value, &EncodingKey::from_secret(&[7u8; 32])).unwrap();
+        let verified = tokens.verify(&token, TokenKind::Access).unwrap();
+        assert_eq!((verified.family(), verified.generation), (verified.jti, 0));
     }
 
     #[test]
     fn refresh_tokens_are_never_fresh_and_never_access_tokens() {
         let tokens = service();
-        let refresh = tokens.issue(1, vec![], TokenKind::Refresh, true).unwrap();
+        let refresh = tokens.issue(&grant(1), TokenKind::Refresh, true).unwrap();
         assert!(!refresh.claims.fresh);
         assert!(tokens.verify(&refresh.token, TokenKind::Access).is_err());
         assert!(tokens.verify(&refresh.token, TokenKind::Refresh).is_ok());

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::tokens::{Claims, TokenKind};
 use crate::domain::error::AppError;
+use crate::domain::revocations::SessionCheck;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,22 +98,45 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     verified_viewer(state, &claims).await.map(Some)
 }
 
-/// Checks that apply after the signature: the token must not be revoked
-/// and its user must still exist (one statement with the database
-/// blocklist; Redis and the database side by side otherwise).
+/// Checks that apply after the signature: the token and its session must
+/// not be revoked, its user must still exist, and the token must be of the
+/// user's current generation (one statement with the database blocklist;
+/// Redis and the database side by side otherwise).
 ///
 /// # Errors
-/// `Unauthenticated` for a revoked token or a deleted user;
-/// `ServiceUnavailable` when the blocklist cannot be read (fail closed).
+/// `Unauthenticated` for a revoked token or session, a deleted user or an
+/// ended generation; `ServiceUnavailable` when the blocklist cannot be read
+/// (fail closed).
 pub async fn verified_viewer(state: &AppState, claims: &Claims) -> Result<Viewer, AppError> {
-    let user_id: i32 =
-        claims.sub.parse().map_err(|_| AppError::invalid_token("the token subject is invalid"))?;
-    let session = state.blocklist.check_session(&state.db, claims.jti, user_id).await?;
+    let user_id = subject(claims)?;
+    let session = state.blocklist.check_session(&state.db, claims.jti, claims.family(), user_id).await?;
+    refuse_unless_live(claims, session)?;
+    Ok(Viewer::from_claims(claims, user_id))
+}
+
+/// The user id of a token's `sub`.
+///
+/// # Errors
+/// `Unauthenticated` when it is not one.
+pub fn subject(claims: &Claims) -> Result<i32, AppError> {
+    claims.sub.parse().map_err(|_| AppError::invalid_token("the token subject is invalid"))
+}
+
+/// Refuses a verified token whose [`SessionCheck`] says it is no longer
+/// good.
+///
+/// # Errors
+/// `Unauthenticated`, saying why.
+pub fn refuse_unless_live(claims: &Claims, session: SessionCheck) -> Result<(), AppError> {
     if session.revoked {
         return Err(AppError::invalid_token("the token has been revoked"));
     }
-    if !session.user_exists {
-        return Err(AppError::invalid_token("the token's user no longer exists"));
+    match session.user_generation {
+        None => Err(AppError::invalid_token("the token's user no longer exists")),
+        // Raised by "log out everywhere" and by password changes.
+        Some(current) if claims.generation < current => Err(AppError::invalid_token(
+            "the token's session has ended (logged out everywhere); log in again",
+        )),
+        Some(_) => Ok(()),
     }
-    Ok(Viewer::from_claims(claims, user_id))
 }

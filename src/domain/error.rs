@@ -1,6 +1,6 @@
 //! The domain's one error type. Each face maps it: REST to RFC 9457
 //! problem+json (`crate::http::problem`), GraphQL to an error whose
-//! `extensions.code` is [`AppError::code`] (`crate::graphql::error`).
+//! `extensions.code` is [`AppError::code`] (in `src/graphql/error.rs`).
 //! Errors that only HTTP can produce (405, 413, 415) are not here; they
 //! belong to `crate::http::problem::HttpError`.
 //!

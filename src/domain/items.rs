@@ -1,10 +1,11 @@
-//! Items: public reads; users with a fresh token create and update; admins
-//! delete.
+//! Items: public reads; the owner of an item's store (of both stores, for a
+//! move) or an admin creates, updates and deletes it; creating and
+//! updating need a fresh token.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use entity::{item, store};
+use entity::item;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SelectModel,
@@ -16,9 +17,10 @@ use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::money::{Money, validate_price};
-use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::permissions::{require_fresh, require_owner, require_user};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
+use crate::domain::stores;
 use crate::domain::time;
 use crate::events::{Change, ChangeKind};
 use crate::state::AppState;
@@ -44,6 +46,8 @@ struct ValidItem {
     name: String,
     price: Money,
     store_id: i32,
+    /// The owner of the store `store_id` names.
+    store_owner: Option<i32>,
 }
 
 /// How items are listed (docs/API.md §3.1).
@@ -120,17 +124,20 @@ pub async fn for_stores(
     Ok(grouped)
 }
 
+/// In a store of the caller's (any store, for an admin).
+///
 /// # Errors
 /// `Unauthenticated`, `FreshTokenRequired`, `Validation` (including an
-/// unknown `store_id`).
+/// unknown `store_id`), `Forbidden` (another user's store).
 pub async fn create(
     state: &AppState,
     viewer: Option<&Viewer>,
     input: ItemInput,
 ) -> Result<item::Model, AppError> {
     let db = &state.db;
-    require_fresh(viewer)?;
+    let viewer = require_fresh(viewer)?;
     let valid = validate(db, input, WriteMode::Full, None).await?;
+    require_owner(viewer, valid.store_owner, &store_named(valid.store_id))?;
     let now = time::now();
     let model = item::ActiveModel {
         name: Set(valid.name),
@@ -145,11 +152,14 @@ pub async fn create(
     Ok(created)
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
-/// `expect` against the item as it is in the write's transaction.
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), by the owner
+/// of the item's store (and, for a move, of the store it moves to) or an
+/// admin, checking `expect` against the item as it is in the write's
+/// transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `PreconditionFailed`, `Validation`.
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `PreconditionFailed`,
+/// `Forbidden`, `Validation`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
@@ -158,11 +168,15 @@ pub async fn update(
     mode: WriteMode,
     expect: &Expect<'_, item::Model>,
 ) -> Result<item::Model, AppError> {
-    require_fresh(viewer)?;
+    let viewer = require_fresh(viewer)?;
     let txn = begin_write(&state.db).await?;
     let current = locked(&txn, id).await?;
     expect.check(&current)?;
+    require_owner(viewer, stores::owner_of(&txn, current.store_id).await?, &store_named(current.store_id))?;
     let valid = validate(&txn, input, mode, Some(&current)).await?;
+    if valid.store_id != current.store_id {
+        require_owner(viewer, valid.store_owner, &store_named(valid.store_id))?;
+    }
     let mut model: item::ActiveModel = current.into();
     model.name = Set(valid.name);
     model.price_cents = Set(valid.price.cents());
@@ -174,19 +188,23 @@ pub async fn update(
     Ok(updated)
 }
 
+/// By the owner of the item's store or an admin (no fresh token needed).
+///
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+/// `Unauthenticated`, `NotFound`, `PreconditionFailed`, `Forbidden`.
 pub async fn delete(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     expect: &Expect<'_, item::Model>,
 ) -> Result<(), AppError> {
-    require_admin(viewer)?;
+    let viewer = require_user(viewer)?;
     let txn = begin_write(&state.db).await?;
     // Read first: subscribers are told what was deleted.
     let existing = locked(&txn, id).await?;
     expect.check(&existing)?;
+    let owner = stores::owner_of(&txn, existing.store_id).await?;
+    require_owner(viewer, owner, &store_named(existing.store_id))?;
     let result = item::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("item", id));
@@ -222,24 +240,22 @@ async fn validate(
     );
     let store_id = errors.required("store_id", input.store_id, mode, current.map(|c| c.store_id));
     errors.extend_validation(ItemRules { name: name.clone(), price }.validate());
-    if let Some(store_id) = store_id
-        && !store_exists(db, store_id).await?
-    {
+    let store_owner = match store_id {
+        Some(store_id) => stores::find_owner(db, store_id).await?,
+        None => None,
+    };
+    if store_id.is_some() && store_owner.is_none() {
         errors.push("store_id", "no store with this id");
     }
     errors.into_result()?;
-    match (name, price.map(Money::from_decimal), store_id) {
-        (Some(name), Some(Ok(price)), Some(store_id)) => Ok(ValidItem { name, price, store_id }),
+    match (name, price.map(Money::from_decimal), store_id, store_owner) {
+        (Some(name), Some(Ok(price)), Some(store_id), Some(store_owner)) => {
+            Ok(ValidItem { name, price, store_id, store_owner })
+        }
         _ => Err(AppError::internal(anyhow::anyhow!("validated item is incomplete"))),
     }
 }
 
-async fn store_exists(db: &impl ConnectionTrait, id: i32) -> Result<bool, AppError> {
-    let found = store::Entity::find_by_id(id)
-        .select_only()
-        .column(store::Column::Id)
-        .into_tuple::<i32>()
-        .one(db)
-        .await?;
-    Ok(found.is_some())
+fn store_named(id: i32) -> String {
+    format!("store {id}")
 }

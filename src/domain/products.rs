@@ -1,5 +1,6 @@
-//! Products: public reads; users with a fresh token create and update;
-//! admins delete. Each product belongs to a factory.
+//! Products: public reads; users with a fresh token create, and become the
+//! owner; the owner or an admin updates (fresh token) and deletes. Each
+//! product belongs to a factory.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -19,7 +20,7 @@ use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
 use crate::domain::money::{Money, validate_price};
-use crate::domain::permissions::{require_admin, require_fresh};
+use crate::domain::permissions::{require_fresh, require_owner, require_user};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
@@ -231,9 +232,10 @@ pub async fn create(
     input: ProductInput,
 ) -> Result<ProductRow, AppError> {
     let db = &state.db;
-    require_fresh(viewer)?;
+    let viewer = require_fresh(viewer)?;
     let mut model = validate(db, input, WriteMode::Full, None).await?;
     let now = time::now();
+    model.owner_id = Set(Some(viewer.user_id));
     model.created_at = Set(now);
     model.updated_at = Set(now);
     let sku = model.sku.clone().unwrap();
@@ -241,12 +243,13 @@ pub async fn create(
     get(state, created.id).await
 }
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
-/// `expect` against the product (with its factory's name) as it is in the
-/// write's transaction.
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), by the
+/// product's owner or an admin, checking `expect` against the product
+/// (with its factory's name) as it is in the write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `PreconditionFailed`, `Validation`, `Conflict`.
+/// `Unauthenticated`, `FreshTokenRequired`, `NotFound`, `Forbidden`,
+/// `PreconditionFailed`, `Validation`, `Conflict`.
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
@@ -255,9 +258,10 @@ pub async fn update(
     mode: WriteMode,
     expect: &Expect<'_, ProductSummaryRow>,
 ) -> Result<ProductRow, AppError> {
-    require_fresh(viewer)?;
+    let viewer = require_fresh(viewer)?;
     let txn = begin_write(&state.db).await?;
     let current = locked(&txn, id, expect).await?;
+    require_owner(viewer, current.owner_id, &format!("product {id}"))?;
     let mut model = validate(&txn, input, mode, Some(&current)).await?;
     model.id = Set(id);
     model.created_at = Set(current.created_at);
@@ -268,17 +272,20 @@ pub async fn update(
     get(state, id).await
 }
 
+/// By the product's owner or an admin (no fresh token needed).
+///
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+/// `Unauthenticated`, `NotFound`, `Forbidden`, `PreconditionFailed`.
 pub async fn delete(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     expect: &Expect<'_, ProductSummaryRow>,
 ) -> Result<(), AppError> {
-    require_admin(viewer)?;
+    let viewer = require_user(viewer)?;
     let txn = begin_write(&state.db).await?;
-    locked(&txn, id, expect).await?;
+    let current = locked(&txn, id, expect).await?;
+    require_owner(viewer, current.owner_id, &format!("product {id}"))?;
     let result = product::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("product", id));

@@ -1,4 +1,5 @@
-//! Stores: public reads; users create and update; admins delete.
+//! Stores: public reads; users create, and become the owner; the owner or
+//! an admin updates and deletes.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -16,7 +17,7 @@ use crate::domain::constraints::{self, Unique};
 use crate::domain::error::AppError;
 use crate::domain::input::{FieldErrors, Patch, WriteMode, trimmed};
 use crate::domain::listing::{Kind, ListPage, ListRequest, Sortable, Spec};
-use crate::domain::permissions::{require_admin, require_user};
+use crate::domain::permissions::{require_owner, require_user};
 use crate::domain::precondition::{Expect, begin_write};
 use crate::domain::statements::CachedStatement;
 use crate::domain::time;
@@ -173,12 +174,13 @@ pub async fn create(
     input: StoreInput,
 ) -> Result<store::Model, AppError> {
     let db = &state.db;
-    require_user(viewer)?;
+    let viewer = require_user(viewer)?;
     let name = validated_name(input, WriteMode::Full, None)?;
     let now = time::now();
     let model = store::ActiveModel {
         name_key: Set(name_key(&name)),
         name: Set(name.clone()),
+        owner_id: Set(Some(viewer.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -190,12 +192,13 @@ pub async fn create(
 /// conditional write of a store checks.
 pub type StoreWithSummaries = (store::Model, Vec<ItemSummary>);
 
-/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`), checking
-/// `expect` against the store (with its items) as it is in the write's
-/// transaction.
+/// PUT (`WriteMode::Full`) or PATCH (`WriteMode::Partial`) by the store's
+/// owner or an admin, checking `expect` against the store (with its items)
+/// as it is in the write's transaction.
 ///
 /// # Errors
-/// `Unauthenticated`, `NotFound`, `PreconditionFailed`, `Validation`, `Conflict` (name taken).
+/// `Unauthenticated`, `NotFound`, `PreconditionFailed`, `Forbidden`,
+/// `Validation`, `Conflict` (name taken).
 pub async fn update(
     state: &AppState,
     viewer: Option<&Viewer>,
@@ -204,9 +207,10 @@ pub async fn update(
     mode: WriteMode,
     expect: &Expect<'_, StoreWithSummaries>,
 ) -> Result<store::Model, AppError> {
-    require_user(viewer)?;
+    let viewer = require_user(viewer)?;
     let txn = begin_write(&state.db).await?;
     let current = locked(&txn, id, expect).await?;
+    require_owner(viewer, current.owner_id, &format!("store {id}"))?;
     let name = validated_name(input, mode, Some(current.name.clone()))?;
     let mut model: store::ActiveModel = current.into();
     model.name_key = Set(name_key(&name));
@@ -217,19 +221,21 @@ pub async fn update(
     Ok(updated)
 }
 
-/// Deletes a store and, through the foreign key, its items.
+/// Deletes a store and, through the foreign key, its items; by the
+/// store's owner or an admin.
 ///
 /// # Errors
-/// `Unauthenticated`, `Forbidden` (not an admin), `NotFound`, `PreconditionFailed`.
+/// `Unauthenticated`, `NotFound`, `PreconditionFailed`, `Forbidden`.
 pub async fn delete(
     state: &AppState,
     viewer: Option<&Viewer>,
     id: i32,
     expect: &Expect<'_, StoreWithSummaries>,
 ) -> Result<(), AppError> {
-    require_admin(viewer)?;
+    let viewer = require_user(viewer)?;
     let txn = begin_write(&state.db).await?;
-    locked(&txn, id, expect).await?;
+    let current = locked(&txn, id, expect).await?;
+    require_owner(viewer, current.owner_id, &format!("store {id}"))?;
     let result = store::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("store", id));
@@ -258,6 +264,28 @@ async fn locked(
     let with_items = read_store_joined_with_items(&WITH_SUMMARIES, txn, id).await?;
     expect.check(&with_items)?;
     Ok(with_items.0)
+}
+
+/// The owner of store `id` (`None`: it has none).
+///
+/// # Errors
+/// `NotFound` when there is no such store.
+pub(crate) async fn owner_of(db: &impl ConnectionTrait, id: i32) -> Result<Option<i32>, AppError> {
+    find_owner(db, id).await?.ok_or_else(|| AppError::not_found("store", id))
+}
+
+/// The owner of store `id`, if there is such a store (`Some(None)`: it has
+/// no owner).
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn find_owner(db: &impl ConnectionTrait, id: i32) -> Result<Option<Option<i32>>, AppError> {
+    Ok(store::Entity::find_by_id(id)
+        .select_only()
+        .column(store::Column::OwnerId)
+        .into_tuple::<Option<i32>>()
+        .one(db)
+        .await?)
 }
 
 fn validated_name(input: StoreInput, mode: WriteMode, current: Option<String>) -> Result<String, AppError> {

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use entity::user;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect,
@@ -11,12 +12,12 @@ use validator::Validate;
 
 use std::net::IpAddr;
 
-use crate::auth::tokens::{IssuedToken, TokenKind};
-use crate::auth::{Role, Viewer, password};
+use crate::auth::tokens::{Claims, Grant, IssuedToken, TokenKind};
+use crate::auth::{Role, Viewer, password, viewer};
 use crate::domain::constraints::{self, Unique};
 use crate::domain::error::AppError;
 use crate::domain::input::FieldErrors;
-use crate::domain::permissions::require_user;
+use crate::domain::permissions::{require_fresh, require_user};
 use crate::domain::statements::CachedStatement;
 use crate::domain::throttle;
 use crate::state::AppState;
@@ -96,6 +97,7 @@ pub async fn signup(state: &AppState, client: Option<IpAddr>, input: Credentials
         password_hash: Set(password_hash),
         is_admin: Set(false),
         created_at: Set(Utc::now()),
+        token_generation: Set(0),
         ..Default::default()
     }
     .insert(db)
@@ -155,29 +157,84 @@ pub async fn login(
         state.throttle.release(reservation).await;
     }
     let user = checked?.ok_or_else(invalid_credentials)?;
+    // A new session (refresh-token family), under the generation read with
+    // the password: a "log out everywhere" racing this login ends it too.
+    let grant = Grant::new_session(user.id, Role::names_for(user.is_admin), user.token_generation);
+    issue_pair(state, &grant, true)
+}
+
+/// An access token and a refresh token of one session.
+fn issue_pair(state: &AppState, grant: &Grant, fresh: bool) -> Result<Session, AppError> {
     let tokens = &state.tokens;
-    let roles = Role::names_for(user.is_admin);
-    let access = tokens.issue(user.id, roles.clone(), TokenKind::Access, true)?;
-    let refresh = tokens.issue(user.id, roles, TokenKind::Refresh, false)?;
+    let access = tokens.issue(grant, TokenKind::Access, fresh)?;
+    let refresh = tokens.issue(grant, TokenKind::Refresh, false)?;
     Ok(Session { access, refresh, expires_in: tokens.access_ttl.as_secs() })
 }
 
-/// A new access token for a refresh token. The access token is not fresh:
-/// actions that need a fresh token need a login.
+/// Rotates a refresh token: spends it and answers a new access token (not
+/// fresh: actions that need a fresh token need a login) and the refresh
+/// token that succeeds it, in the same session (family).
+///
+/// A refresh token is good for one use. One presented again (or after it
+/// was revoked) means a copy leaked: the whole session is revoked, the
+/// newest refresh token and every access token minted in it included.
+/// Of concurrent refreshes with one token, one wins and the others count
+/// as reuse.
 ///
 /// # Errors
-/// `Unauthenticated` for anything but a valid, unrevoked refresh token of
-/// an existing user.
-pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<(IssuedToken, u64), AppError> {
+/// `Unauthenticated` for anything but a valid, unspent, unrevoked refresh
+/// token of an existing user of its current generation;
+/// `ServiceUnavailable` when the blocklist cannot be read.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Session, AppError> {
     let claims = state.tokens.verify(refresh_token, TokenKind::Refresh)?;
-    let viewer = crate::auth::viewer::verified_viewer(state, &claims).await?;
+    let user_id = viewer::subject(&claims)?;
+    let session = state.blocklist.check_session(&state.db, claims.jti, claims.family(), user_id).await?;
+    if session.revoked {
+        return Err(revoke_reused_session(state, &claims).await);
+    }
+    viewer::refuse_unless_live(&claims, session)?;
+    // The spend is the one atomic step: checks above may pass for two
+    // concurrent requests with one token, only one of them spends it.
+    let spent_until = timestamp(claims.exp.saturating_add(VERIFY_LEEWAY));
+    if !state.blocklist.spend(claims.jti, spent_until).await? {
+        return Err(revoke_reused_session(state, &claims).await);
+    }
     // Roles come from the database, so a grant takes effect at the next refresh.
-    let user = user::Entity::find_by_id(viewer.user_id)
+    let user = user::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::invalid_token("the token's user no longer exists"))?;
-    let access = state.tokens.issue(user.id, Role::names_for(user.is_admin), TokenKind::Access, false)?;
-    Ok((access, state.tokens.access_ttl.as_secs()))
+    // The generation of the token spent, not the user's current one: a
+    // "log out everywhere" since the check above must end this session too.
+    let grant = Grant {
+        user_id,
+        roles: Role::names_for(user.is_admin),
+        family: claims.family(),
+        generation: claims.generation,
+    };
+    issue_pair(state, &grant, false)
+}
+
+/// Seconds tokens are still accepted after their `exp` (a spent token's
+/// record must outlive that).
+const VERIFY_LEEWAY: i64 = crate::auth::tokens::LEEWAY_SECS as i64 + 1;
+
+/// Revokes the session of a refresh token presented again, and answers
+/// the 401 for it. The session's tokens expire at most a token lifetime
+/// from now, so its record is kept that long.
+async fn revoke_reused_session(state: &AppState, claims: &Claims) -> AppError {
+    let tokens = &state.tokens;
+    let lifetime = tokens.refresh_ttl.max(tokens.access_ttl).as_secs();
+    let lifetime = i64::try_from(lifetime).unwrap_or(i64::MAX).saturating_add(VERIFY_LEEWAY);
+    let until = timestamp(Utc::now().timestamp().saturating_add(lifetime));
+    if let Err(error) = state.blocklist.revoke(claims.family(), until).await {
+        // The token is refused either way; the session could not be.
+        return error;
+    }
+    tracing::warn!(user_id = %claims.sub, "a spent refresh token was presented again; its session is revoked");
+    AppError::invalid_token(
+        "this refresh token was already used or revoked; its session is revoked now: log in again",
+    )
 }
 
 /// Revokes the caller's access token and, if given, their refresh token,
@@ -213,7 +270,88 @@ pub async fn logout(
 }
 
 fn timestamp(seconds: i64) -> chrono::DateTime<Utc> {
-    chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
+    chrono::DateTime::from_timestamp(seconds, 0).unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
+/// Logs the caller out everywhere: every access and refresh token issued
+/// to them until now is refused, on every instance, without listing them
+/// (their generation is raised). A later login works.
+///
+/// # Errors
+/// `Unauthenticated` for anonymous callers (or a user deleted meanwhile).
+pub async fn logout_all(state: &AppState, viewer: Option<&Viewer>) -> Result<(), AppError> {
+    let viewer = require_user(viewer)?;
+    end_sessions(&state.db, viewer.user_id, None).await
+}
+
+/// A password change: the current password, and the new one.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
+
+/// Changes the caller's password and ends every earlier session, as
+/// [`logout_all`] does (the caller logs in again with the new password).
+///
+/// The check of the current password is a login attempt for the
+/// throttle: counted for the caller's email and address before the hash
+/// is compared, given back when it is right.
+///
+/// # Errors
+/// `Unauthenticated` / `FreshTokenRequired` without a fresh token;
+/// `RateLimited` while the email or address is at its limit; `Validation`
+/// naming `current_password` (wrong) and `new_password` (too short).
+pub async fn change_password(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    client: Option<IpAddr>,
+    input: PasswordChange,
+) -> Result<(), AppError> {
+    let viewer = require_fresh(viewer)?;
+    let db = &state.db;
+    let user = user::Entity::find_by_id(viewer.user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid_token("the token's user no longer exists"))?;
+    let too_short = (PasswordRule { password: &input.new_password }).validate().is_err();
+    let email = throttle::normalized_email(&user.email);
+    let reservation = state.throttle.reserve_login(email.as_deref(), client).await?;
+    let checked = password::verify(input.current_password, Some(user.password_hash)).await;
+    if !matches!(checked, Ok(false)) {
+        // Right password, or never checked (hashing failed).
+        state.throttle.release(reservation).await;
+    }
+    let mut errors = FieldErrors::default();
+    if !checked? {
+        errors.push("current_password", "is not the current password");
+    }
+    if too_short {
+        errors.push("new_password", "must be at least 8 characters");
+    }
+    errors.into_result()?;
+    let password_hash = password::hash(input.new_password).await?;
+    end_sessions(db, user.id, Some(password_hash)).await
+}
+
+/// Raises a user's token generation (and sets a new password hash, if
+/// given) in one statement.
+async fn end_sessions(
+    db: &DatabaseConnection,
+    user_id: i32,
+    password_hash: Option<String>,
+) -> Result<(), AppError> {
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::TokenGeneration, Expr::col(user::Column::TokenGeneration).add(1))
+        .filter(user::Column::Id.eq(user_id));
+    if let Some(hash) = password_hash {
+        update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(AppError::invalid_token("the token's user no longer exists"));
+    }
+    Ok(())
 }
 
 /// The signed-in user.
@@ -230,15 +368,17 @@ pub async fn me(state: &AppState, viewer: Option<&Viewer>) -> Result<User, AppEr
         .ok_or_else(|| AppError::invalid_token("the token's user no longer exists"))
 }
 
-/// Whether a user id still exists (tokens of deleted users are refused).
+/// A user's current token generation, `None` if the user no longer exists
+/// (tokens of deleted users, and of earlier generations, are refused).
 ///
 /// # Errors
 /// Database errors.
-pub async fn exists(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+pub async fn token_generation(db: &DatabaseConnection, id: i32) -> Result<Option<i32>, AppError> {
     static BY_ID: LazyLock<CachedStatement> = LazyLock::new(|| {
-        CachedStatement::new(&user::Entity::find_by_id(0).select_only().column(user::Column::Id))
+        CachedStatement::new(&user::Entity::find_by_id(0).select_only().column(user::Column::TokenGeneration))
     });
-    Ok(BY_ID.exists(db, vec![id.into()]).await?)
+    let row = BY_ID.row(db, vec![id.into()]).await?;
+    Ok(row.map(|row| row.try_get("", "token_generation")).transpose()?)
 }
 
 /// Gives a user the `admin` role (CLI: `storegate user grant-admin EMAIL`).

@@ -129,7 +129,7 @@ fn is_too_complex(response: &Response) -> bool {
 fn over_budget(cost: usize) -> ServerError {
     bad_request(format!(
         "the document costs {cost}, over the budget of {BUDGET}: ask for fewer rows (`first`) or fewer \
-         fields; a list costs its `first` times its fields, a login or signup {PASSWORD_HASH_COST}"
+         fields; a list costs its `first` times its fields, a login, signup or password change {PASSWORD_HASH_COST}"
     ))
 }
 

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tracing::Instrument;
 
 use super::documents::{DocumentCache, KnownDocument, PersistedQueryError};
 use super::{MAX_BATCH, Schemas, build_schemas, graphiql, loaders};
@@ -21,6 +22,7 @@ use crate::http::ClientAddr;
 use crate::http::problem::HttpError;
 use crate::json::JsonResponse;
 use crate::state::AppState;
+use crate::telemetry;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -166,8 +168,9 @@ async fn run(
         if introspection { "introspection" } else { "operation" },
         if skip_rules { "skipped" } else { "checked" },
     );
+    let span = operation_span(&mut request);
     let request = loaders::install(request.data(viewer).data(client), &state.app);
-    let response = super::cost::execute(schema, &state.schemas.costed, request).await;
+    let response = super::cost::execute(schema, &state.schemas.costed, request).instrument(span).await;
     if let Some(known) = known
         && !introspection
         && !skip_rules
@@ -176,6 +179,34 @@ async fn run(
         known.passed_rules();
     }
     response
+}
+
+/// The operation's span, for traces only (`telemetry::TRACE_ONLY`): named
+/// by its type and name as OpenTelemetry's GraphQL conventions have it
+/// (`query ProductPage`). Without traces it is disabled and costs nothing.
+pub(super) fn operation_span(request: &mut async_graphql::Request) -> tracing::Span {
+    let span = tracing::info_span!(
+        target: telemetry::TRACE_ONLY,
+        "graphql",
+        otel.name = tracing::field::Empty,
+        graphql.operation.name = tracing::field::Empty,
+        graphql.operation.type = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        let kind = match super::documents::operation_of(request).map(|operation| operation.ty) {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "unknown",
+        };
+        let name = operation_name(request);
+        if let Some(name) = &name {
+            span.record("graphql.operation.name", name.as_str());
+        }
+        span.record("graphql.operation.type", kind);
+        span.record("otel.name", format!("{kind} {}", name.as_deref().unwrap_or("anonymous")));
+    }
+    span
 }
 
 /// The operation's name: the one asked for, or the document's only one.

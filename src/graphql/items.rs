@@ -189,7 +189,8 @@ pub struct ItemMutation;
 
 #[Object]
 impl ItemMutation {
-    /// Needs a fresh token (one issued by `login`).
+    /// By the owner of the store (or an admin); needs a fresh token (one
+    /// issued by `login`).
     async fn create_item(&self, ctx: &Context<'_>, input: CreateItemInput) -> async_graphql::Result<Item> {
         let input = ItemInput {
             name: Patch::Value(input.name),
@@ -199,7 +200,8 @@ impl ItemMutation {
         Ok(Item::new(items::create(state(ctx), viewer(ctx), input).await?))
     }
 
-    /// Changes the fields given; needs a fresh token.
+    /// Changes the fields given; by the owner of the item's store (and of
+    /// the store it moves to) or an admin; needs a fresh token.
     async fn update_item(
         &self,
         ctx: &Context<'_>,
@@ -217,7 +219,7 @@ impl ItemMutation {
         ))
     }
 
-    /// Admins only.
+    /// By the owner of the item's store, or an admin.
     async fn delete_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "item")?;
         items::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;

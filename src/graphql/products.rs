@@ -61,6 +61,13 @@ impl Product {
         Money::from_cents(self.row.price_cents).as_f64()
     }
 
+    /// The user who created the product, who may change it (as may
+    /// admins); null for products made before ownership existed or whose
+    /// owner was deleted, which only admins may change.
+    async fn owner_id(&self) -> Option<ID> {
+        self.row.owner_id.map(ID::from)
+    }
+
     /// The full factory, in the same request (batched across products).
     async fn factory(&self, ctx: &Context<'_>) -> async_graphql::Result<Factory> {
         if let Some(factory) = &self.factory {
@@ -171,7 +178,8 @@ pub struct ProductMutation;
 
 #[Object]
 impl ProductMutation {
-    /// Needs a fresh token (one issued by `login`).
+    /// Needs a fresh token (one issued by `login`); the caller becomes the
+    /// product's owner.
     async fn create_product(
         &self,
         ctx: &Context<'_>,
@@ -187,7 +195,8 @@ impl ProductMutation {
         Ok(Product::joined(products::create(state(ctx), viewer(ctx), input).await?))
     }
 
-    /// Changes the fields given (`null` clears `description`); needs a fresh token.
+    /// Changes the fields given (`null` clears `description`); by the
+    /// product's owner or an admin; needs a fresh token.
     async fn update_product(
         &self,
         ctx: &Context<'_>,
@@ -208,7 +217,7 @@ impl ProductMutation {
         ))
     }
 
-    /// Admins only.
+    /// By the product's owner, or an admin.
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "product")?;
         products::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;

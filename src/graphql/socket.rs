@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, MissedTickBehavior, Sleep};
 use tokio_stream::StreamMap;
+use tracing::Instrument;
 
 use super::AppSchema;
 use super::loaders;
@@ -358,6 +359,10 @@ impl Session {
             _ => None,
         };
         let subscription = operation_type(&mut request) == Some(OperationType::Subscription);
+        // Queries and mutations get an operation span like over HTTP; a
+        // subscription lives as long as the socket, so it gets none.
+        let span =
+            if subscription { tracing::Span::none() } else { super::http::operation_span(&mut request) };
         let request = request.data(viewer).data(self.client);
         let results = if subscription {
             self.schema.execute_stream(request).map(Some).boxed()
@@ -365,7 +370,7 @@ impl Session {
             let request = loaders::install(request, &self.app);
             let (schema, limit) = (self.schema.clone(), self.app.config.request_timeout);
             stream::once(async move {
-                tokio::time::timeout(limit, schema.execute(request))
+                tokio::time::timeout(limit, schema.execute(request).instrument(span))
                     .await
                     .unwrap_or_else(|_| error_response(AppError::ServiceUnavailable { retry_after_secs: 1 }))
             })

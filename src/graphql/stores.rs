@@ -47,6 +47,13 @@ impl Store {
         &self.row.name
     }
 
+    /// The user who created the store, who may change it and its items (as
+    /// may admins); null for stores made before ownership existed or whose
+    /// owner was deleted, which only admins may change.
+    async fn owner_id(&self) -> Option<ID> {
+        self.row.owner_id.map(ID::from)
+    }
+
     /// The store's first items by id (`first` 1–100, default 100; batched).
     #[graphql(complexity = "plain_list_complexity(first, child_complexity)")]
     async fn items(
@@ -176,12 +183,14 @@ pub struct StoreMutation;
 
 #[Object]
 impl StoreMutation {
+    /// Any signed-in user, who becomes the store's owner.
     async fn create_store(&self, ctx: &Context<'_>, input: CreateStoreInput) -> async_graphql::Result<Store> {
         let input = StoreInput { name: Patch::Value(input.name) };
         Ok(Store::new(stores::create(state(ctx), viewer(ctx), input).await?))
     }
 
-    /// Changes the fields given; omitted fields keep their values.
+    /// Changes the fields given; omitted fields keep their values. By the
+    /// store's owner or an admin.
     async fn update_store(
         &self,
         ctx: &Context<'_>,
@@ -195,7 +204,7 @@ impl StoreMutation {
         ))
     }
 
-    /// Deletes a store and its items (admins only).
+    /// Deletes a store and its items (its owner or an admin).
     async fn delete_store(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let id = row_id(&id, "store")?;
         stores::delete(state(ctx), viewer(ctx), id, &Expect::Anything).await?;

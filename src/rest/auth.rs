@@ -1,4 +1,5 @@
-//! `/api/auth`: sign-up, login and the current user.
+//! `/api/auth`: sign-up, login, token refresh, logout (here or everywhere),
+//! password changes and the current user.
 
 use crate::json::JsonResponse;
 use axum::extract::{FromRequest, Request, State};
@@ -11,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Caller, JsonBody};
-use super::inputs::Credentials;
+use super::inputs::{Credentials, PasswordChange};
 use super::responses::created;
 use crate::auth::viewer::bearer_token;
 use crate::domain::error::AppError;
@@ -29,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signup))
         .routes(routes!(login))
         .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(change_password))
         .routes(routes!(me));
     // `#[utoipa::path]` marks every request body required (or nullable, for
     // an `Option`); logout's may be left out altogether.
@@ -83,14 +86,16 @@ enum RoleName {
     Admin,
 }
 
-/// The tokens a login hands out.
+/// The tokens a login or a refresh hands out.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Tokens)]
 struct TokenBody {
-    /// A fresh access token (JWT, HS256): send it as `Authorization: Bearer <token>`.
+    /// An access token (JWT, HS256): send it as `Authorization: Bearer <token>`. Fresh when
+    /// issued by a login, not when issued by a refresh.
     #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     access_token: String,
-    /// A refresh token (JWT): `POST /api/auth/refresh` trades it for a new access token.
+    /// A refresh token (JWT), good for one use: `POST /api/auth/refresh` spends it for a new
+    /// access token and the refresh token that succeeds it.
     #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
     refresh_token: String,
     #[schema(value_type = TokenType)]
@@ -161,34 +166,27 @@ async fn login(
     JsonBody(input): JsonBody<Credentials>,
 ) -> Result<Response, AppError> {
     let session = users::login(&state, client, input.into()).await?;
-    Ok(JsonResponse(TokenBody {
-        access_token: session.access.token,
-        refresh_token: session.refresh.token,
-        token_type: "Bearer",
-        expires_in: session.expires_in,
-    })
-    .into_response())
+    Ok(JsonResponse(TokenBody::from(session)).into_response())
 }
 
-/// A new access token.
-#[derive(Serialize, ToSchema)]
-#[schema(as = AccessToken)]
-struct AccessTokenBody {
-    /// An access token that is *not* fresh: item and product writes need a login.
-    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...")]
-    access_token: String,
-    #[schema(value_type = TokenType)]
-    token_type: &'static str,
-    /// Seconds until the access token expires.
-    #[schema(minimum = 0, example = 900)]
-    expires_in: u64,
+impl From<users::Session> for TokenBody {
+    fn from(session: users::Session) -> Self {
+        Self {
+            access_token: session.access.token,
+            refresh_token: session.refresh.token,
+            token_type: "Bearer",
+            expires_in: session.expires_in,
+        }
+    }
 }
 
-/// Refresh the access token
+/// Refresh the tokens
 ///
-/// Send the *refresh* token from login as the bearer (`Authorization: Bearer <refresh
-/// token>`); the answer is a new access token, not fresh. Roles are read anew, so an admin
-/// grant takes effect here.
+/// Send a *refresh* token as the bearer (`Authorization: Bearer <refresh token>`). It is
+/// spent: the answer is a new access token (not fresh) and the refresh token to use next
+/// time. A refresh token presented a second time means a copy leaked: 401, and its whole
+/// session (every refresh token descended from that login and the access tokens minted from
+/// them) is revoked. Roles are read anew, so an admin grant takes effect here.
 #[utoipa::path(
     post,
     path = "/refresh",
@@ -196,20 +194,19 @@ struct AccessTokenBody {
     operation_id = "refresh",
     security(("refreshToken" = [])),
     responses(
-        (status = 200, description = "A new access token", body = AccessTokenBody),
+        (status = 200, description = "A new access token and the next refresh token", body = TokenBody),
         CommonErrors,
     ),
 )]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<JsonResponse<AccessTokenBody>, AppError> {
+) -> Result<JsonResponse<TokenBody>, AppError> {
     let token = bearer_token(&headers)?.ok_or_else(|| AppError::Unauthenticated {
         message: "send the refresh token as `Authorization: Bearer <refresh token>`".into(),
         token_refused: false,
     })?;
-    let (access, expires_in) = users::refresh(&state, token).await?;
-    Ok(JsonResponse(AccessTokenBody { access_token: access.token, token_type: "Bearer", expires_in }))
+    Ok(JsonResponse(users::refresh(&state, token).await?.into()))
 }
 
 /// What logout may also revoke.
@@ -249,6 +246,55 @@ async fn logout(
         LogoutBody::default()
     };
     users::logout(&state, caller.viewer(), body.refresh_token.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log out everywhere
+///
+/// Every access and refresh token issued to the caller until now is refused, on every
+/// instance; a later login works.
+#[utoipa::path(
+    post,
+    path = "/logout-all",
+    tag = "auth",
+    operation_id = "logoutAll",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every earlier token of the caller is refused"),
+        CommonErrors,
+    ),
+)]
+async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, AppError> {
+    users::logout_all(&state, caller.viewer()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the password
+///
+/// Needs a fresh access token (from a login). A wrong `current_password` and a too-short
+/// `new_password` are 422 on those fields; the check of the current password counts as a
+/// login attempt for throttling (429 with `Retry-After`). On success every earlier token of
+/// the caller is refused, as after `POST /api/auth/logout-all`: log in again.
+#[utoipa::path(
+    post,
+    path = "/password",
+    tag = "auth",
+    operation_id = "changePassword",
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; every earlier token of the caller is refused"),
+        (status = 429, response = TooManyRequests),
+        CommonErrors, BodyErrors,
+    ),
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    caller: Caller,
+    JsonBody(input): JsonBody<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    users::change_password(&state, caller.viewer(), client, input.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -28,6 +28,23 @@ impl From<Credentials> for users::Credentials {
     }
 }
 
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse", "new_password": "battery staple"}))]
+pub struct PasswordChange {
+    /// The caller's password now.
+    pub current_password: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
+    pub new_password: String,
+}
+
+impl From<PasswordChange> for users::PasswordChange {
+    fn from(c: PasswordChange) -> Self {
+        Self { current_password: c.current_password, new_password: c.new_password }
+    }
+}
+
 /// A store write (POST/PUT: every field; PATCH: the fields present).
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(default)]

@@ -157,8 +157,8 @@ async fn show(
 
 /// Create an item
 ///
-/// Any signed-in user with a fresh token (straight from login). The body of the answer
-/// equals a later `GET`.
+/// The owner of the store named by `store_id` (or an admin), with a fresh token (straight
+/// from login). The body of the answer equals a later `GET`.
 #[utoipa::path(
     post,
     path = "/",
@@ -172,6 +172,7 @@ async fn show(
             headers(("Location" = String, description = "`/api/items/{id}`"), ("ETag" = String, description = "The strong tag of this representation"),
                 ("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key`"))),
         (status = 409, response = Conflict),
+        (status = 403, response = Forbidden),
         CommonErrors, BodyErrors,
     ),
 )]
@@ -186,7 +187,8 @@ async fn create(
 
 /// Replace an item
 ///
-/// Any signed-in user with a fresh token; every field is required.
+/// The owner of the item's store (or an admin), with a fresh token; every field is required.
+/// Moving the item to another store (`store_id`) needs that store's owner too.
 #[utoipa::path(
     put,
     path = "/{id}",
@@ -198,6 +200,7 @@ async fn create(
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
@@ -215,7 +218,8 @@ async fn replace(
 
 /// Update an item
 ///
-/// Any signed-in user with a fresh token; only the fields present change.
+/// The owner of the item's store (or an admin), with a fresh token; only the fields present
+/// change. Moving the item to another store (`store_id`) needs that store's owner too.
 #[utoipa::path(
     patch,
     path = "/{id}",
@@ -227,6 +231,7 @@ async fn replace(
     responses(
         (status = 200, description = "The item as it is now", body = ItemBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         CommonErrors, BodyErrors,
@@ -258,7 +263,7 @@ async fn write(
 
 /// Delete an item
 ///
-/// Admins only.
+/// The owner of the item's store, or an admin.
 #[utoipa::path(
     delete,
     path = "/{id}",

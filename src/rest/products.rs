@@ -52,6 +52,8 @@ pub struct ProductBody {
     #[schema(schema_with = crate::openapi::price_out)]
     price: f64,
     factory: FactorySummary,
+    #[schema(schema_with = crate::openapi::owner_id, required = true)]
+    owner_id: Option<i32>,
     #[serde(serialize_with = "time::serialize")]
     #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -79,6 +81,7 @@ impl From<ProductSummaryRow> for ProductBody {
             description: p.description,
             price: Money::from_cents(p.price_cents).as_f64(),
             factory: FactorySummary { id: p.factory_id, name: row.factory_name },
+            owner_id: p.owner_id,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -180,8 +183,8 @@ async fn show(
 
 /// Create a product
 ///
-/// Any signed-in user with a fresh token (straight from login). The body of the answer
-/// equals a later `GET`.
+/// Any signed-in user with a fresh token (straight from login), who becomes its owner
+/// (`owner_id`). The body of the answer equals a later `GET`.
 #[utoipa::path(
     post,
     path = "/",
@@ -209,7 +212,7 @@ async fn create(
 
 /// Replace a product
 ///
-/// Any signed-in user with a fresh token; the required fields must be present, and a
+/// Its owner or an admin, with a fresh token; the required fields must be present, and a
 /// `description` left out is cleared.
 #[utoipa::path(
     put,
@@ -222,6 +225,7 @@ async fn create(
     responses(
         (status = 200, description = "The product as it is now", body = ProductBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -240,7 +244,7 @@ async fn replace(
 
 /// Update a product
 ///
-/// Any signed-in user with a fresh token; only the fields present change.
+/// Its owner or an admin, with a fresh token; only the fields present change.
 #[utoipa::path(
     patch,
     path = "/{id}",
@@ -252,6 +256,7 @@ async fn replace(
     responses(
         (status = 200, description = "The product as it is now", body = ProductBody,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -284,7 +289,7 @@ async fn write(
 
 /// Delete a product
 ///
-/// Admins only.
+/// Its owner or an admin.
 #[utoipa::path(
     delete,
     path = "/{id}",

@@ -44,6 +44,8 @@ pub struct StoreBody {
     /// Unique case-insensitively.
     #[schema(min_length = 1, max_length = 80, example = "Corner Shop")]
     name: String,
+    #[schema(schema_with = crate::openapi::owner_id, required = true)]
+    owner_id: Option<i32>,
     #[serde(serialize_with = "time::serialize")]
     #[schema(schema_with = crate::openapi::timestamp)]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -54,7 +56,13 @@ pub struct StoreBody {
 
 impl From<store::Model> for StoreBody {
     fn from(s: store::Model) -> Self {
-        Self { id: s.id, name: s.name, created_at: s.created_at, updated_at: s.updated_at }
+        Self {
+            id: s.id,
+            name: s.name,
+            owner_id: s.owner_id,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
     }
 }
 
@@ -174,7 +182,7 @@ async fn show(
 
 /// Create a store
 ///
-/// Any signed-in user. The body of the answer equals a later `GET`.
+/// Any signed-in user, who becomes its owner (`owner_id`). The body of the answer equals a later `GET`.
 #[utoipa::path(
     post,
     path = "/",
@@ -203,7 +211,7 @@ async fn create(
 
 /// Replace a store
 ///
-/// Any signed-in user; every field is required.
+/// Its owner or an admin; every field is required.
 #[utoipa::path(
     put,
     path = "/{id}",
@@ -215,6 +223,7 @@ async fn create(
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -233,7 +242,7 @@ async fn replace(
 
 /// Update a store
 ///
-/// Any signed-in user; only the fields present change.
+/// Its owner or an admin; only the fields present change.
 #[utoipa::path(
     patch,
     path = "/{id}",
@@ -245,6 +254,7 @@ async fn replace(
     responses(
         (status = 200, description = "The store as it is now", body = StoreDetail,
             headers(("ETag" = String, description = "The strong tag of this representation"))),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -277,7 +287,7 @@ async fn write(
 
 /// Delete a store
 ///
-/// Admins only; the store's items go with it.
+/// Its owner or an admin; the store's items go with it.
 #[utoipa::path(
     delete,
     path = "/{id}",

@@ -180,11 +180,7 @@ async fn refused_tokens_are_401_on_both_faces(app: &TestApp) {
     missing_jti.as_object_mut().unwrap().remove("jti");
     let mut missing_exp = serde_json::to_value(&claims).unwrap();
     missing_exp.as_object_mut().unwrap().remove("exp");
-    let refresh = app
-        .state
-        .tokens
-        .issue(user_id, vec!["user".into()], storegate::auth::TokenKind::Refresh, false)
-        .unwrap();
+    let refresh = app.issue(user_id, &["user"], storegate::auth::TokenKind::Refresh, false);
 
     // Tampered: a valid token whose payload is swapped for an admin's.
     let mut admin_claims = claims.clone();

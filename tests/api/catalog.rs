@@ -135,19 +135,20 @@ async fn product_permissions_follow_the_table_on_both_faces() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
     let me = app.get("/api/auth/me", Some(&user)).await.body["id"].as_i64().unwrap() as i32;
-    let stale = app
-        .state
-        .tokens
-        .issue(me, vec!["user".into()], storegate::auth::TokenKind::Access, false)
-        .unwrap()
-        .token;
+    let stale = app.issue(me, &["user"], storegate::auth::TokenKind::Access, false).token;
     app.patch(&path, Some(&stale), json!({ "price": 1 }))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "FRESH_TOKEN_REQUIRED");
     let patched = app.patch(&path, Some(&user), json!({ "description": null, "price": 1 })).await;
     assert_eq!(patched.body["description"], Value::Null, "{}", patched.text);
     assert_eq!(patched.body["price"], 1.0);
-    app.delete(&path, Some(&user)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    assert_eq!(patched.body["owner_id"], me, "the creator owns it");
+    // Another user may neither change nor delete it.
+    let other = app.user_token("other@example.com").await;
+    app.patch(&path, Some(&other), json!({ "price": 2 }))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.delete(&path, Some(&other)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
 
     let create = "mutation($f: ID!) { createProduct(input: { sku: \"G-1\", name: \"n\", price: 0.5, factoryId: $f }) { id factory { id } } }";
     let f = factory_id.to_string();
@@ -160,9 +161,9 @@ async fn product_permissions_follow_the_table_on_both_faces() {
     assert_eq!(made.body["data"]["createProduct"]["factory"]["id"], f.as_str(), "{}", made.text);
     let gid = made.body["data"]["createProduct"]["id"].as_str().unwrap();
     let delete = "mutation($id: ID!) { deleteProduct(id: $id) }";
-    assert_eq!(app.gql(delete, json!({ "id": gid }), Some(&user)).await.gql_code(), Some("FORBIDDEN"));
-    assert_eq!(app.gql(delete, json!({ "id": gid }), Some(&admin)).await.body["data"]["deleteProduct"], true);
-    assert_eq!(app.delete(&path, Some(&admin)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.gql(delete, json!({ "id": gid }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
+    assert_eq!(app.gql(delete, json!({ "id": gid }), Some(&user)).await.body["data"]["deleteProduct"], true);
+    assert_eq!(app.delete(&path, Some(&admin)).await.status, StatusCode::NO_CONTENT, "admins delete any");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
+use storegate::auth::tokens::{Grant, IssuedToken};
 use storegate::auth::{Claims, Ed25519PrivateKey, JwtKeys, TokenKind};
 use storegate::config::Config;
 use storegate::{AppState, app, db};
@@ -252,7 +253,14 @@ impl TestApp {
     /// Claims as the server would issue them for `user_id`, for tests that
     /// then tamper with them.
     pub fn claims_for(&self, user_id: i32) -> Claims {
-        self.state.tokens.issue(user_id, vec!["user".into()], TokenKind::Access, true).expect("issue").claims
+        self.issue(user_id, &["user"], TokenKind::Access, true).claims
+    }
+
+    /// A token as a login (in a new session, at the user's first token
+    /// generation) would issue it.
+    pub fn issue(&self, user_id: i32, roles: &[&str], kind: TokenKind, fresh: bool) -> IssuedToken {
+        let roles = roles.iter().map(|r| r.to_string()).collect();
+        self.state.tokens.issue(&Grant::new_session(user_id, roles, 0), kind, fresh).expect("issue")
     }
 
     /// Signs arbitrary claims with the server's key (and, under EdDSA, its

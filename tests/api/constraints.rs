@@ -22,6 +22,7 @@ async fn each_unique_constraint_is_known_by_its_name() {
         password_hash: Set("not a hash".into()),
         is_admin: Set(false),
         created_at: Set(now),
+        token_generation: Set(0),
         ..Default::default()
     };
     account.clone().insert(&app.db).await.unwrap();
@@ -40,6 +41,7 @@ async fn each_unique_constraint_is_known_by_its_name() {
         id: Set(4242),
         name: Set(name.into()),
         name_key: Set(name.to_lowercase()),
+        owner_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -104,7 +104,7 @@ async fn a_refusal_answers_400_or_200_by_accept_and_names_cost_and_budget() {
     assert_eq!(
         res.body["errors"][0]["message"],
         "the document costs 1020203, over the budget of 10000: ask for fewer rows (`first`) or fewer \
-         fields; a list costs its `first` times its fields, a login or signup 3334"
+         fields; a list costs its `first` times its fields, a login, signup or password change 3334"
     );
     assert!(res.body["errors"][0].get("path").is_none(), "{}", res.text);
 

@@ -1,5 +1,5 @@
-//! Items over REST and GraphQL: fresh tokens, validation of every field at
-//! once, exact prices, filters.
+//! Items over REST and GraphQL: fresh tokens, store owners (see also
+//! ownership.rs), validation of every field at once, exact prices, filters.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -11,8 +11,7 @@ use crate::common::TestApp;
 /// would mint).
 async fn stale_token(app: &TestApp, fresh: &str, roles: &[&str]) -> String {
     let id = app.get("/api/auth/me", Some(fresh)).await.body["id"].as_i64().unwrap() as i32;
-    let roles = roles.iter().map(|r| r.to_string()).collect();
-    app.state.tokens.issue(id, roles, TokenKind::Access, false).unwrap().token
+    app.issue(id, roles, TokenKind::Access, false).token
 }
 
 #[tokio::test]
@@ -48,11 +47,25 @@ async fn item_permissions_follow_the_table_on_rest() {
     assert_eq!(patched.body["price"], 4.0);
     assert_eq!(patched.body["name"], "Widget", "PATCH keeps absent fields");
 
-    // Deleting needs an admin, fresh or not.
+    // Another user may not touch the items of a store they do not own.
+    let other = app.user_token("other@example.com").await;
+    app.post("/api/items", Some(&other), body.clone())
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.patch(&path, Some(&other), json!({ "price": 5 }))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.delete(&path, Some(&other)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+
+    // Deleting needs the store's owner or an admin, fresh or not.
     app.delete(&path, None).await.assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
-    app.delete(&path, Some(&user)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
     assert_eq!(app.delete(&path, Some(&stale_admin)).await.status, StatusCode::NO_CONTENT);
     app.get(&path, None).await.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let second = app.item(&user, store, "Second", 1.0).await;
+    assert_eq!(
+        app.delete(&format!("/api/items/{second}"), Some(&stale)).await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -83,8 +96,11 @@ async fn item_permissions_follow_the_table_on_graphql() {
     let updated = app.gql(update, json!({ "id": id }), Some(&user)).await;
     assert_eq!(updated.body["data"]["updateItem"], json!({ "name": "Gadget", "price": 10.5 }));
 
+    let other = app.user_token("other@example.com").await;
+    assert_eq!(app.gql(create, json!({ "s": store }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
+    assert_eq!(app.gql(update, json!({ "id": id }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
     let delete = "mutation($id: ID!) { deleteItem(id: $id) }";
-    assert_eq!(app.gql(delete, json!({ "id": id }), Some(&user)).await.gql_code(), Some("FORBIDDEN"));
+    assert_eq!(app.gql(delete, json!({ "id": id }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
     assert_eq!(app.gql(delete, json!({ "id": id }), Some(&admin)).await.body["data"]["deleteItem"], true);
     let gone = app.gql("query($id: ID!) { item(id: $id) { id } }", json!({ "id": id }), None).await;
     assert_eq!(gone.body["data"]["item"], Value::Null);

@@ -11,7 +11,7 @@ fn as_graphql(rest: &Value) -> Value {
     for (key, value) in rest.as_object().unwrap() {
         let camel = storegate::graphql::error::snake_to_camel(key);
         let value = match (key.as_str(), value) {
-            ("id" | "store_id", Value::Number(n)) => Value::String(n.to_string()),
+            ("id" | "store_id" | "owner_id", Value::Number(n)) => Value::String(n.to_string()),
             _ => value.clone(),
         };
         out.insert(camel, value);
@@ -29,7 +29,7 @@ async fn a_store_reads_the_same_through_both_faces() {
     let rest = app.get(&format!("/api/stores/{id}"), None).await.body;
     let gql = app
         .gql(
-            "query($id: ID!) { store(id: $id) { id name createdAt updatedAt items { id name price } } }",
+            "query($id: ID!) { store(id: $id) { id name ownerId createdAt updatedAt items { id name price } } }",
             json!({ "id": id.to_string() }),
             None,
         )

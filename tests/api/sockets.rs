@@ -219,6 +219,29 @@ async fn deleting_the_user_ends_open_subscriptions() {
     assert_eq!(code, Some(4401), "{messages:?}");
 }
 
+/// The same when the user logs out everywhere (from another session): the
+/// socket's token is of an earlier generation now.
+#[tokio::test]
+async fn logging_out_everywhere_ends_open_subscriptions() {
+    let app = TestApp::with_config(|c| {
+        c.redis_url = redis_url();
+        c.ws_revalidate_interval = Duration::from_millis(200);
+    })
+    .await;
+    let url = serve(&app).await;
+    let email = "everywhere@sockets.example.com";
+    let token = app.user_token(email).await;
+    let mut socket = connect(&url, MODERN, Some(&token)).await;
+    start(&mut socket, MODERN, "todos", TODOS).await;
+    assert!(matches!(next(&mut socket, Duration::from_millis(500)).await, Event::Quiet));
+
+    let other_session = app.login(email).await;
+    assert_eq!(app.post("/api/auth/logout-all", Some(&other_session), json!({})).await.status, 204);
+    let (messages, code) = until_closed(&mut socket, Duration::from_secs(5)).await;
+    assert_ended_unauthenticated(&messages, "todos", "next");
+    assert_eq!(code, Some(4401), "{messages:?}");
+}
+
 /// A token's session ends when HTTP would stop accepting the token (its
 /// `exp` plus the leeway), not before, and not much after.
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Stores over REST and GraphQL: the permission table, validation,
+//! Stores over REST and GraphQL: the permission table (owners, see also
+//! ownership.rs), validation,
 //! conflicts, embedding, deletion, and pagination.
 
 use std::collections::HashSet;
@@ -46,13 +47,22 @@ async fn store_permissions_follow_the_table_on_rest() {
         .assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
     app.delete(&path, None).await.assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
 
-    // User: create and update yes, delete 403.
+    // The owner (its creator): update yes.
     let put = app.put(&path, Some(&user), json!({ "name": "Renamed" })).await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text);
     assert_eq!(put.body["name"], "Renamed");
     let patched = app.patch(&path, Some(&user), json!({})).await;
     assert_eq!(patched.body["name"], "Renamed", "an empty PATCH changes nothing");
-    app.delete(&path, Some(&user)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Another user: every write 403, nothing changed.
+    let other = app.user_token("other@example.com").await;
+    app.put(&path, Some(&other), json!({ "name": "Theirs" }))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.patch(&path, Some(&other), json!({ "name": "Theirs" }))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.delete(&path, Some(&other)).await.assert_problem(StatusCode::FORBIDDEN, "FORBIDDEN");
+    assert_eq!(app.get(&path, None).await.body["name"], "Renamed");
 
     // Admin: delete yes, then 404.
     let deleted = app.delete(&path, Some(&admin)).await;
@@ -82,9 +92,12 @@ async fn store_permissions_follow_the_table_on_graphql() {
     let updated = app.gql(update, json!({ "id": id }), Some(&user)).await;
     assert_eq!(updated.body["data"]["updateStore"]["name"], "Updated");
 
+    let other = app.user_token("other@example.com").await;
+    assert_eq!(app.gql(update, json!({ "id": id }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
+
     let delete = "mutation($id: ID!) { deleteStore(id: $id) }";
     assert_eq!(app.gql(delete, json!({ "id": id }), None).await.gql_code(), Some("UNAUTHENTICATED"));
-    assert_eq!(app.gql(delete, json!({ "id": id }), Some(&user)).await.gql_code(), Some("FORBIDDEN"));
+    assert_eq!(app.gql(delete, json!({ "id": id }), Some(&other)).await.gql_code(), Some("FORBIDDEN"));
     let deleted = app.gql(delete, json!({ "id": id }), Some(&admin)).await;
     assert_eq!(deleted.body["data"]["deleteStore"], true);
     assert_eq!(app.gql(delete, json!({ "id": id }), Some(&admin)).await.gql_code(), Some("NOT_FOUND"));

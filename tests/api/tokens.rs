@@ -1,4 +1,4 @@
-//! The token lifecycle: refresh, fresh tokens, logout through the
+//! The token lifecycle: refresh (rotation: sessions.rs), fresh tokens, logout through the
 //! blocklist (database or Redis), shared revocations across instances,
 //! failing closed when Redis is away, and login throttling.
 
@@ -38,7 +38,10 @@ async fn refresh_mints_access_tokens_that_are_not_fresh() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(res.body["token_type"], "Bearer");
     assert_eq!(res.body["expires_in"], 900);
-    assert!(res.body.get("refresh_token").is_none());
+    // The refresh token rotates: the answer carries its successor.
+    let next_refresh = res.body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(next_refresh, refresh_token);
+    assert!(app.state.tokens.verify(&next_refresh, storegate::auth::TokenKind::Refresh).is_ok());
     let renewed = res.body["access_token"].as_str().unwrap();
     assert_ne!(renewed, access);
     let claims = app.state.tokens.verify(renewed, storegate::auth::TokenKind::Access).unwrap();
@@ -62,13 +65,13 @@ async fn refresh_mints_access_tokens_that_are_not_fresh() {
     let gql = app
         .gql(
             "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken tokenType expiresIn } }",
-            json!({ "t": refresh_token }),
+            json!({ "t": next_refresh }),
             None,
         )
         .await;
     let payload = &gql.body["data"]["refreshToken"];
     assert_eq!(payload["tokenType"], "Bearer", "{}", gql.text);
-    assert_eq!(payload["refreshToken"], refresh_token.as_str());
+    assert!(payload["refreshToken"].as_str().is_some_and(|t| t != next_refresh && t != refresh_token));
     let gql_access = payload["accessToken"].as_str().unwrap();
     assert_eq!(app.gql(ME, json!({}), Some(gql_access)).await.body["data"]["me"]["email"], "r@example.com");
     let gql_wrong = app

@@ -49,6 +49,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere
+         * @description Every access and refresh token issued to the caller until now is refused, on every
+         *     instance; a later login works.
+         */
+        post: operations["logoutAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -66,6 +87,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password
+         * @description Needs a fresh access token (from a login). A wrong `current_password` and a too-short
+         *     `new_password` are 422 on those fields; the check of the current password counts as a
+         *     login attempt for throttling (429 with `Retry-After`). On success every earlier token of
+         *     the caller is refused, as after `POST /api/auth/logout-all`: log in again.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/refresh": {
         parameters: {
             query?: never;
@@ -76,10 +120,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh the access token
-         * @description Send the *refresh* token from login as the bearer (`Authorization: Bearer <refresh
-         *     token>`); the answer is a new access token, not fresh. Roles are read anew, so an admin
-         *     grant takes effect here.
+         * Refresh the tokens
+         * @description Send a *refresh* token as the bearer (`Authorization: Bearer <refresh token>`). It is
+         *     spent: the answer is a new access token (not fresh) and the refresh token to use next
+         *     time. A refresh token presented a second time means a copy leaked: 401, and its whole
+         *     session (every refresh token descended from that login and the access tokens minted from
+         *     them) is revoked. Roles are read anew, so an admin grant takes effect here.
          */
         post: operations["refresh"];
         delete?: never;
@@ -181,8 +227,8 @@ export interface paths {
         put?: never;
         /**
          * Create an item
-         * @description Any signed-in user with a fresh token (straight from login). The body of the answer
-         *     equals a later `GET`.
+         * @description The owner of the store named by `store_id` (or an admin), with a fresh token (straight
+         *     from login). The body of the answer equals a later `GET`.
          */
         post: operations["createItem"];
         delete?: never;
@@ -202,20 +248,22 @@ export interface paths {
         get: operations["getItem"];
         /**
          * Replace an item
-         * @description Any signed-in user with a fresh token; every field is required.
+         * @description The owner of the item's store (or an admin), with a fresh token; every field is required.
+         *     Moving the item to another store (`store_id`) needs that store's owner too.
          */
         put: operations["replaceItem"];
         post?: never;
         /**
          * Delete an item
-         * @description Admins only.
+         * @description The owner of the item's store, or an admin.
          */
         delete: operations["deleteItem"];
         options?: never;
         head?: never;
         /**
          * Update an item
-         * @description Any signed-in user with a fresh token; only the fields present change.
+         * @description The owner of the item's store (or an admin), with a fresh token; only the fields present
+         *     change. Moving the item to another store (`store_id`) needs that store's owner too.
          */
         patch: operations["updateItem"];
         trace?: never;
@@ -237,8 +285,8 @@ export interface paths {
         put?: never;
         /**
          * Create a product
-         * @description Any signed-in user with a fresh token (straight from login). The body of the answer
-         *     equals a later `GET`.
+         * @description Any signed-in user with a fresh token (straight from login), who becomes its owner
+         *     (`owner_id`). The body of the answer equals a later `GET`.
          */
         post: operations["createProduct"];
         delete?: never;
@@ -258,21 +306,21 @@ export interface paths {
         get: operations["getProduct"];
         /**
          * Replace a product
-         * @description Any signed-in user with a fresh token; the required fields must be present, and a
+         * @description Its owner or an admin, with a fresh token; the required fields must be present, and a
          *     `description` left out is cleared.
          */
         put: operations["replaceProduct"];
         post?: never;
         /**
          * Delete a product
-         * @description Admins only.
+         * @description Its owner or an admin.
          */
         delete: operations["deleteProduct"];
         options?: never;
         head?: never;
         /**
          * Update a product
-         * @description Any signed-in user with a fresh token; only the fields present change.
+         * @description Its owner or an admin, with a fresh token; only the fields present change.
          */
         patch: operations["updateProduct"];
         trace?: never;
@@ -293,7 +341,7 @@ export interface paths {
         put?: never;
         /**
          * Create a store
-         * @description Any signed-in user. The body of the answer equals a later `GET`.
+         * @description Any signed-in user, who becomes its owner (`owner_id`). The body of the answer equals a later `GET`.
          */
         post: operations["createStore"];
         delete?: never;
@@ -316,20 +364,20 @@ export interface paths {
         get: operations["getStore"];
         /**
          * Replace a store
-         * @description Any signed-in user; every field is required.
+         * @description Its owner or an admin; every field is required.
          */
         put: operations["replaceStore"];
         post?: never;
         /**
          * Delete a store
-         * @description Admins only; the store's items go with it.
+         * @description Its owner or an admin; the store's items go with it.
          */
         delete: operations["deleteStore"];
         options?: never;
         head?: never;
         /**
          * Update a store
-         * @description Any signed-in user; only the fields present change.
+         * @description Its owner or an admin; only the fields present change.
          */
         patch: operations["updateStore"];
         trace?: never;
@@ -388,21 +436,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A new access token. */
-        AccessToken: {
-            /**
-             * @description An access token that is *not* fresh: item and product writes need a login.
-             * @example eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...
-             */
-            access_token: string;
-            /**
-             * Format: int64
-             * @description Seconds until the access token expires.
-             * @example 900
-             */
-            expires_in: number;
-            token_type: components["schemas"]["TokenType"];
-        };
         /**
          * @description An email and a password: sign-up and login take the same body.
          * @example {
@@ -712,6 +745,19 @@ export interface components {
              */
             refresh_token?: string | null;
         };
+        /**
+         * @description A password change.
+         * @example {
+         *       "current_password": "correct horse",
+         *       "new_password": "battery staple"
+         *     }
+         */
+        PasswordChange: {
+            /** @description The caller's password now. */
+            current_password: string;
+            /** @description At least 8 characters. */
+            new_password: string;
+        };
         /** @description An RFC 9457 problem, the body of every REST error (`application/problem+json`). */
         Problem: {
             /**
@@ -769,6 +815,12 @@ export interface components {
             id: number;
             /** @example Green tea */
             name: string;
+            /**
+             * Format: int32
+             * @description The user who created it, who may change and delete it (as may admins); `null` for rows made before ownership existed or whose owner was deleted, which only admins may change.
+             * @example 1
+             */
+            owner_id: number | null;
             /**
              * @description A price with at most two decimals (exact: stored as integer cents).
              * @example 12.99
@@ -875,6 +927,12 @@ export interface components {
              * @example Corner Shop
              */
             name: string;
+            /**
+             * Format: int32
+             * @description The user who created it, who may change and delete it (as may admins); `null` for rows made before ownership existed or whose owner was deleted, which only admins may change.
+             * @example 1
+             */
+            owner_id: number | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -990,10 +1048,11 @@ export interface components {
          * @enum {string}
          */
         TokenType: "Bearer";
-        /** @description The tokens a login hands out. */
+        /** @description The tokens a login or a refresh hands out. */
         Tokens: {
             /**
-             * @description A fresh access token (JWT, HS256): send it as `Authorization: Bearer <token>`.
+             * @description An access token (JWT, HS256): send it as `Authorization: Bearer <token>`. Fresh when
+             *     issued by a login, not when issued by a refresh.
              * @example eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...
              */
             access_token: string;
@@ -1004,7 +1063,8 @@ export interface components {
              */
             expires_in: number;
             /**
-             * @description A refresh token (JWT): `POST /api/auth/refresh` trades it for a new access token.
+             * @description A refresh token (JWT), good for one use: `POST /api/auth/refresh` spends it for a new
+             *     access token and the refresh token that succeeds it.
              * @example eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...
              */
             refresh_token: string;
@@ -1334,6 +1394,26 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every earlier token of the caller is refused */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -1356,6 +1436,35 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; every earlier token of the caller is refused */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     refresh: {
         parameters: {
             query?: never;
@@ -1365,13 +1474,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A new access token */
+            /** @description A new access token and the next refresh token */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessToken"];
+                    "application/json": components["schemas"]["Tokens"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1811,6 +1920,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1898,6 +2008,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -1985,6 +2096,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2192,6 +2304,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
@@ -2280,6 +2393,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
@@ -2473,6 +2587,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
@@ -2561,6 +2676,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];

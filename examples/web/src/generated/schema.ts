@@ -215,21 +215,45 @@ export type ItemOrderField =
 export type Mutation = {
   __typename?: 'Mutation';
   signup: User;
-  /** A new (not fresh) access token for a refresh token. */
+  /**
+   * Spends a refresh token: a new (not fresh) access token and the refresh
+   * token to use next time. A refresh token used twice revokes its whole
+   * session.
+   */
   refreshToken: AuthPayload;
   /** Revokes the caller's access token and, if given, the refresh token. */
   logout: Scalars['Boolean']['output'];
+  /**
+   * Refuses every access and refresh token issued to the caller until
+   * now, on every instance; a later login works.
+   */
+  logoutAll: Scalars['Boolean']['output'];
+  /**
+   * Needs a fresh token. Ends every earlier session of the caller, as
+   * `logoutAll` does.
+   */
+  changePassword: Scalars['Boolean']['output'];
   login: AuthPayload;
+  /** Any signed-in user, who becomes the store's owner. */
   createStore: Store;
-  /** Changes the fields given; omitted fields keep their values. */
+  /**
+   * Changes the fields given; omitted fields keep their values. By the
+   * store's owner or an admin.
+   */
   updateStore: Store;
-  /** Deletes a store and its items (admins only). */
+  /** Deletes a store and its items (its owner or an admin). */
   deleteStore: Scalars['Boolean']['output'];
-  /** Needs a fresh token (one issued by `login`). */
+  /**
+   * By the owner of the store (or an admin); needs a fresh token (one
+   * issued by `login`).
+   */
   createItem: Item;
-  /** Changes the fields given; needs a fresh token. */
+  /**
+   * Changes the fields given; by the owner of the item's store (and of
+   * the store it moves to) or an admin; needs a fresh token.
+   */
   updateItem: Item;
-  /** Admins only. */
+  /** By the owner of the item's store, or an admin. */
   deleteItem: Scalars['Boolean']['output'];
   /** Admins only. */
   createFactory: Factory;
@@ -237,11 +261,17 @@ export type Mutation = {
   updateFactory: Factory;
   /** Admins only; refused with `CONFLICT` while the factory has products. */
   deleteFactory: Scalars['Boolean']['output'];
-  /** Needs a fresh token (one issued by `login`). */
+  /**
+   * Needs a fresh token (one issued by `login`); the caller becomes the
+   * product's owner.
+   */
   createProduct: Product;
-  /** Changes the fields given (`null` clears `description`); needs a fresh token. */
+  /**
+   * Changes the fields given (`null` clears `description`); by the
+   * product's owner or an admin; needs a fresh token.
+   */
   updateProduct: Product;
-  /** Admins only. */
+  /** By the product's owner, or an admin. */
   deleteProduct: Scalars['Boolean']['output'];
   createTodo: Todo;
   /** Completing sets `completedAt`; reopening clears it. */
@@ -263,6 +293,12 @@ export type MutationRefreshTokenArgs = {
 
 export type MutationLogoutArgs = {
   refreshToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
 };
 
 
@@ -377,6 +413,12 @@ export type Product = {
   description?: Maybe<Scalars['String']['output']>;
   /** Exact to the cent; at most two decimals. */
   price: Scalars['Float']['output'];
+  /**
+   * The user who created the product, who may change it (as may
+   * admins); null for products made before ownership existed or whose
+   * owner was deleted, which only admins may change.
+   */
+  ownerId?: Maybe<Scalars['ID']['output']>;
   /** The full factory, in the same request (batched across products). */
   factory: Factory;
   createdAt: Scalars['DateTime']['output'];
@@ -558,6 +600,12 @@ export type Store = {
   __typename?: 'Store';
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /**
+   * The user who created the store, who may change it and its items (as
+   * may admins); null for stores made before ownership existed or whose
+   * owner was deleted, which only admins may change.
+   */
+  ownerId?: Maybe<Scalars['ID']['output']>;
   /** The store's first items by id (`first` 1–100, default 100; batched). */
   items: Array<Item>;
   createdAt: Scalars['DateTime']['output'];

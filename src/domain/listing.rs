@@ -547,11 +547,12 @@ impl ListRequest {
             let pattern = like_pattern(q);
             let mut any: Option<Expr> = None;
             for column in spec.search {
-                let like = LikeExpr::new(pattern.clone()).escape('\\');
                 let matches = match backend {
-                    DbBackend::Postgres => column.into_expr().ilike(like),
-                    // SQLite's LIKE ignores the case of ASCII letters.
-                    _ => column.into_expr().like(like),
+                    // PostgreSQL's LIKE escapes with `\` by default.
+                    DbBackend::Postgres => column.into_expr().ilike(LikeExpr::new(pattern.clone())),
+                    // SQLite's LIKE ignores the case of ASCII letters, and
+                    // escapes only with an ESCAPE clause.
+                    _ => column.into_expr().like(LikeExpr::new(pattern.clone()).escape('\\')),
                 };
                 any = Some(match any {
                     None => matches,

@@ -43,7 +43,7 @@ pub struct IdempotencyKey(
     /// runs is a 409. A create that fails frees its key.
     #[param(min_length = 1, max_length = 255, example = "3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90")]
     #[allow(dead_code)] // the OpenAPI shape only: the middleware reads the header
-    String,
+    Option<String>,
 );
 
 /// The middleware: see the module's documentation.

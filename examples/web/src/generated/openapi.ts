@@ -1585,7 +1585,7 @@ export interface operations {
     createFactory: {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
                  * @description Any string of 1 to 255 characters, unique per intended create. For
                  *     24 hours a retry with the same key and body gets the first answer
@@ -1594,7 +1594,7 @@ export interface operations {
                  *     runs is a 409. A create that fails frees its key.
                  * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
                  */
-                "Idempotency-Key": string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -1883,7 +1883,7 @@ export interface operations {
     createItem: {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
                  * @description Any string of 1 to 255 characters, unique per intended create. For
                  *     24 hours a retry with the same key and body gets the first answer
@@ -1892,7 +1892,7 @@ export interface operations {
                  *     runs is a 409. A create that fails frees its key.
                  * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
                  */
-                "Idempotency-Key": string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2180,7 +2180,7 @@ export interface operations {
     createProduct: {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
                  * @description Any string of 1 to 255 characters, unique per intended create. For
                  *     24 hours a retry with the same key and body gets the first answer
@@ -2189,7 +2189,7 @@ export interface operations {
                  *     runs is a 409. A create that fails frees its key.
                  * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
                  */
-                "Idempotency-Key": string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2463,7 +2463,7 @@ export interface operations {
     createStore: {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
                  * @description Any string of 1 to 255 characters, unique per intended create. For
                  *     24 hours a retry with the same key and body gets the first answer
@@ -2472,7 +2472,7 @@ export interface operations {
                  *     runs is a 409. A create that fails frees its key.
                  * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
                  */
-                "Idempotency-Key": string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2748,7 +2748,7 @@ export interface operations {
     createTodo: {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
                  * @description Any string of 1 to 255 characters, unique per intended create. For
                  *     24 hours a retry with the same key and body gets the first answer
@@ -2757,7 +2757,7 @@ export interface operations {
                  *     runs is a 409. A create that fails frees its key.
                  * @example 3f1c2a7e-0b7d-4c4e-9d0a-2d5c1e6f8a90
                  */
-                "Idempotency-Key": string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;

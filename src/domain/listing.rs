@@ -28,6 +28,24 @@ use crate::domain::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 pub const MAX_Q: usize = 100;
 const CURSOR_PREFIX: &str = "sg2";
 
+/// `store_id` → `storeId`: GraphQL's name for a field the domain names in
+/// snake_case.
+pub fn snake_to_camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Which face is asking: it decides how fields are named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Face {
@@ -40,21 +58,7 @@ impl Face {
     pub fn field(self, snake: &str) -> String {
         match self {
             Self::Rest => snake.to_string(),
-            Self::Graphql => {
-                let mut out = String::with_capacity(snake.len());
-                let mut upper = false;
-                for c in snake.chars() {
-                    if c == '_' {
-                        upper = true;
-                    } else if upper {
-                        out.extend(c.to_uppercase());
-                        upper = false;
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out
-            }
+            Self::Graphql => snake_to_camel(snake),
         }
     }
 }
@@ -700,6 +704,7 @@ mod tests {
         assert_eq!(Face::Graphql.field("price_max"), "priceMax");
         assert_eq!(Face::Graphql.field("q"), "q");
         assert_eq!(Face::Rest.field("price_max"), "price_max");
+        assert_eq!(snake_to_camel("capacity_per_month"), "capacityPerMonth");
     }
 
     #[test]

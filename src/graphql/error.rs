@@ -5,6 +5,7 @@
 use async_graphql::ErrorExtensions;
 
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::listing::snake_to_camel;
 
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
@@ -41,34 +42,5 @@ impl From<AppError> for async_graphql::Error {
                 extensions.set("fields", list);
             }
         })
-    }
-}
-
-/// REST speaks snake_case, GraphQL camelCase; field errors follow each face.
-pub fn snake_to_camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_names_become_camel_case() {
-        assert_eq!(snake_to_camel("store_id"), "storeId");
-        assert_eq!(snake_to_camel("capacity_per_month"), "capacityPerMonth");
-        assert_eq!(snake_to_camel("name"), "name");
     }
 }

@@ -9,7 +9,7 @@ use crate::common::TestApp;
 fn as_graphql(rest: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for (key, value) in rest.as_object().unwrap() {
-        let camel = storegate::graphql::error::snake_to_camel(key);
+        let camel = storegate::domain::listing::snake_to_camel(key);
         let value = match (key.as_str(), value) {
             ("id" | "store_id" | "owner_id", Value::Number(n)) => Value::String(n.to_string()),
             _ => value.clone(),

@@ -36,7 +36,12 @@ enum Command {
         kind: SchemaKind,
     },
     /// Load demo data (factories, products, stores, items); idempotent.
-    SeedDemo,
+    SeedDemo {
+        /// How many demo products to have (for benchmarks on a larger table).
+        #[arg(long, value_name = "PRODUCTS", default_value_t = domain::demo::PRODUCTS,
+              value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        scale: u32,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -156,11 +161,12 @@ async fn command(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { scale } => {
             let connection = open(&cli.settings.resolved_database_url()?).await?;
             db::migrate(&connection).await?;
-            let seeded =
-                domain::demo::seed(&connection).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            let seeded = domain::demo::seed_scaled(&connection, scale)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
             println!(
                 "seeded {} factories, {} products, {} stores, {} items (existing demo rows kept)",
                 seeded.factories, seeded.products, seeded.stores, seeded.items

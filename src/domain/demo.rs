@@ -1,20 +1,23 @@
 //! Demo data for GraphiQL, Swagger UI and the benchmarks (`storegate
 //! seed-demo`). Idempotent: rows are keyed by name or SKU, and only the
 //! missing ones are inserted, so running it twice changes nothing.
+//! `--scale N` asks for N products instead of the default 2,000, for
+//! benchmarks on a larger table; their descriptions name a material and a
+//! part, so that a `q` search matches a small share of them.
 
 use std::collections::HashSet;
 
 use entity::factory::{self, Certifications};
 use entity::{item, product, store};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 
 use crate::domain::error::AppError;
 
 pub const FACTORIES: usize = 20;
-pub const PRODUCTS: usize = 2_000;
+pub const PRODUCTS: u32 = 2_000;
 pub const STORES: usize = 50;
 pub const ITEMS_PER_STORE: usize = 20;
 const BATCH: usize = 400;
@@ -27,6 +30,13 @@ const COUNTRIES: [(&str, &str); 5] = [
     ("Austin", "USA"),
 ];
 const CERTIFICATIONS: [&str; 4] = ["ISO 9001", "ISO 14001", "IATF 16949", "ISO 45001"];
+/// Seven materials and eleven parts (coprime): each pair describes one
+/// product in 77.
+const MATERIALS: [&str; 7] = ["Brass", "Steel", "Walnut", "Nylon", "Copper", "Bamboo", "Ceramic"];
+const PARTS: [&str; 11] = [
+    "hinge", "bracket", "valve", "spring", "gasket", "pulley", "bearing", "clamp", "nozzle", "washer",
+    "socket",
+];
 
 /// What a run inserted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -37,9 +47,19 @@ pub struct Seeded {
     pub items: usize,
 }
 
+/// The default demo data ([`PRODUCTS`] products).
+///
+/// # Errors
+/// As [`seed_scaled`].
+pub async fn seed(db: &DatabaseConnection) -> Result<Seeded, AppError> {
+    seed_scaled(db, PRODUCTS).await
+}
+
+/// The demo data with `products` products (`DEMO-00001` onwards).
+///
 /// # Errors
 /// Database errors; the run is one transaction, so it inserts all or nothing.
-pub async fn seed(db: &DatabaseConnection) -> Result<Seeded, AppError> {
+pub async fn seed_scaled(db: &DatabaseConnection, products: u32) -> Result<Seeded, AppError> {
     let txn = db.begin().await?;
     let now = crate::domain::time::now();
     let mut seeded = Seeded::default();
@@ -99,23 +119,31 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Seeded, AppError> {
         .await?
         .into_iter()
         .collect();
-    let new_products: Vec<product::ActiveModel> = (1..=PRODUCTS)
+    // Built a batch at a time: a large `--scale` never holds every row.
+    let mut new_products = (1..=products as usize)
         .map(|n| (n, format!("DEMO-{n:05}")))
         .filter(|(_, sku)| !existing_skus.contains(sku))
         .map(|(n, sku)| product::ActiveModel {
             sku: Set(sku),
             name: Set(format!("Demo Product {n}")),
-            description: Set(Some(format!("Demo product number {n}, made for benchmarks."))),
+            description: Set(Some(format!(
+                "{} {}, demo product number {n}, made for benchmarks.",
+                MATERIALS[n % MATERIALS.len()],
+                PARTS[n % PARTS.len()]
+            ))),
             price_cents: Set(i64::try_from(99 + (n * 37) % 100_000).unwrap_or(99)),
             factory_id: Set(factory_ids[n % factory_ids.len()]),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        })
-        .collect();
-    seeded.products = new_products.len();
-    for chunk in new_products.chunks(BATCH) {
-        product::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        });
+    loop {
+        let batch: Vec<product::ActiveModel> = new_products.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        seeded.products += batch.len();
+        product::Entity::insert_many(batch).exec(&txn).await?;
     }
 
     for n in 1..=STORES {
@@ -165,5 +193,11 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Seeded, AppError> {
         }
     }
     txn.commit().await?;
+    if seeded.products > 0 && db.get_database_backend() == DbBackend::Postgres {
+        // Statistics for the planner, and the trigram indexes' pending
+        // entries merged (a bulk load leaves them in a list every search
+        // scans), now rather than at autovacuum's turn.
+        db.execute_unprepared("VACUUM ANALYZE products").await?;
+    }
     Ok(seeded)
 }

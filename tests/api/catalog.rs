@@ -329,6 +329,27 @@ async fn demo_seed_is_idempotent() {
     assert_eq!(page.body["data"].as_array().unwrap().len(), 100);
 }
 
+/// `seed-demo --scale`: more products on top of the default ones, and a
+/// search over their descriptions finds one product in 77 (a material and a
+/// part), as the search benchmark expects.
+#[tokio::test]
+async fn demo_seed_scales_to_more_products() {
+    let app = TestApp::new().await;
+    storegate::domain::demo::seed(&app.db).await.unwrap();
+    let more = storegate::domain::demo::seed_scaled(&app.db, 3080).await.unwrap();
+    assert_eq!((more.factories, more.products, more.stores, more.items), (0, 1080, 0, 0));
+    let page = app.get("/api/products?count=true&limit=1", None).await;
+    assert_eq!(page.body["total_count"], 3080);
+    let page = app.get("/api/products?q=BRASS%20hinge&count=true&sort=-price&limit=5", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["total_count"], 40, "{}", page.text);
+    let prices: Vec<f64> =
+        page.body["data"].as_array().unwrap().iter().map(|p| p["price"].as_f64().unwrap()).collect();
+    assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{prices:?}");
+    let again = storegate::domain::demo::seed_scaled(&app.db, 3080).await.unwrap();
+    assert_eq!(again, storegate::domain::demo::Seeded::default());
+}
+
 /// The N+1 proof: a page of 100 products with their factories costs the
 /// same number of statements as a page of 10, and so do stores with items.
 #[tokio::test]

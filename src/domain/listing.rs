@@ -13,7 +13,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::sea_query::extension::postgres::PgExpr;
+use sea_orm::sea_query::extension::postgres::PgBinOper;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Order};
 use sea_orm::{
     ColumnTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
@@ -308,6 +308,11 @@ impl Parser {
             self.error("q", format!("must be at most {MAX_Q} characters"));
             return None;
         }
+        // PostgreSQL text cannot hold NUL; refused alike on every engine.
+        if q.contains('\0') {
+            self.error("q", "must not contain NUL characters");
+            return None;
+        }
         (!q.is_empty()).then_some(q)
     }
 
@@ -552,8 +557,15 @@ impl ListRequest {
             let mut any: Option<Expr> = None;
             for column in spec.search {
                 let matches = match backend {
-                    // PostgreSQL's LIKE escapes with `\` by default.
-                    DbBackend::Postgres => column.into_expr().ilike(LikeExpr::new(pattern.clone())),
+                    // PostgreSQL's LIKE escapes with `\` by default. The
+                    // pattern is written into the statement (quoted by
+                    // sea-query) rather than bound: a bound pattern lets
+                    // PostgreSQL reuse a generic plan that assumes a common
+                    // word and walks the sort index past every row for a rare
+                    // one (BENCHMARKS.md, "Searching 100,000 products").
+                    DbBackend::Postgres => {
+                        column.into_expr().binary(PgBinOper::ILike, Expr::Constant(pattern.clone().into()))
+                    }
                     // SQLite's LIKE ignores the case of ASCII letters, and
                     // escapes only with an ESCAPE clause.
                     _ => column.into_expr().like(LikeExpr::new(pattern.clone()).escape('\\')),

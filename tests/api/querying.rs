@@ -82,7 +82,7 @@ async fn sorts_both_ways_with_ties_broken_by_id_across_pages() {
 async fn q_searches_case_insensitively_and_escapes_like_wildcards() {
     let app = TestApp::new().await;
     let token = app.user_token("q@example.com").await;
-    let (_, made) = items(
+    let (store, made) = items(
         &app,
         &token,
         &[("Green Tea", 1.0), ("TEAPOT", 2.0), ("100% cotton", 3.0), ("a_b", 4.0), ("back\\slash", 5.0)],
@@ -93,6 +93,18 @@ async fn q_searches_case_insensitively_and_escapes_like_wildcards() {
     assert_eq!(ids(&app.get("/api/items?q=_", None).await), [made[3]]);
     assert_eq!(ids(&app.get("/api/items?q=%5C", None).await), [made[4]]);
     assert!(ids(&app.get("/api/items?q=nothing", None).await).is_empty());
+    // On PostgreSQL the pattern is written into the statement: quotes,
+    // backslashes and control characters stay text, on both engines.
+    let quoted = app.item(&token, store, "O'Brien's \\'chai", 6.0).await;
+    assert_eq!(ids(&app.get("/api/items?q=%27", None).await), [quoted]);
+    assert_eq!(ids(&app.get("/api/items?q=n%27s%20%5C%27", None).await), [quoted]);
+    assert_eq!(ids(&app.get("/api/items?q=%27%20OR%201%3D1%20--", None).await), Vec::<i64>::new());
+    assert_eq!(ids(&app.get("/api/items?q=%09%0A%08", None).await), Vec::<i64>::new());
+    let res = app.get("/api/items?q=a%00b", None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.body["errors"], json!([{"field": "q", "message": "must not contain NUL characters"}]));
+    let res = app.gql(r#"{ items(filter: {q: "'s \\'"}) { nodes { id } } }"#, json!({}), None).await;
+    assert_eq!(gql_ids(&res, "items"), [quoted]);
     let res = app.gql(r#"{ items(filter: {q: "TEA"}) { nodes { id } } }"#, json!({}), None).await;
     assert_eq!(gql_ids(&res, "items"), [made[0], made[1]]);
     // Stores search by name too.

@@ -14,6 +14,7 @@
 #   BENCH_WARMUP       unmeasured seconds before each one     (default 2)
 #   BENCH_CONNECTIONS  space-separated connection counts      (default "32 1")
 #   BENCH_SCENARIOS    comma-separated scenarios              (default: all)
+#   BENCH_SCALE        demo products to seed (seed-demo --scale) (default 2000)
 #   BENCH_PG_URL       PostgreSQL server URL, no database     (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_PG_DB        scratch database, created and dropped  (default storegate_bench)
 #   BENCH_SKIP_BUILD   set to 1 to reuse the release binaries already built
@@ -30,7 +31,8 @@ BENCH_DB=${BENCH_DB:-sqlite}
 BENCH_DURATION=${BENCH_DURATION:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-"32 1"}
-BENCH_SCENARIOS=${BENCH_SCENARIOS:-rest-two-step,graphql-product,graphql-page-100,rest-list-100,rest-list-20,rest-list-100-factories}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-rest-two-step,graphql-product,graphql-page-100,rest-list-100,rest-list-20,rest-list-100-factories,graphql-page-20,rest-query-20,graphql-query-20}
+BENCH_SCALE=${BENCH_SCALE:-2000}
 BENCH_PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 BENCH_PG_DB=${BENCH_PG_DB:-storegate_bench}
 BENCH_OUT=${BENCH_OUT:-}
@@ -81,7 +83,7 @@ machine() {
     echo "- kernel: $(uname -sr)"
     echo "- $(rustc --version)"
     echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- settings: ${BENCH_WARMUP}s warm-up + ${BENCH_DURATION}s measured per scenario; connections: $BENCH_CONNECTIONS"
+    echo "- settings: ${BENCH_WARMUP}s warm-up + ${BENCH_DURATION}s measured per scenario; connections: $BENCH_CONNECTIONS; $BENCH_SCALE demo products"
     echo
 }
 
@@ -90,7 +92,7 @@ machine() {
 serve_and_measure() {
     local label=$1 url=$2 base=""
     echo "bench: seeding $label" >&2
-    DATABASE_URL="$url" RUST_LOG=warn "$tmp/bench-server" seed-demo >&2 || {
+    DATABASE_URL="$url" RUST_LOG=warn "$tmp/bench-server" seed-demo --scale "$BENCH_SCALE" >&2 || {
         echo "bench: seed-demo failed on $label" >&2
         return 1
     }

@@ -89,6 +89,18 @@ enum Scenario {
     /// get what `graphql-page-100` returns.
     #[value(name = "rest-list-100-factories")]
     RestList100Factories,
+    /// `products(first: 20, after:)`, the fields of the REST page, rotating
+    /// over the pages: the plain page `graphql-query-20` is held against.
+    #[value(name = "graphql-page-20")]
+    GraphqlPage20,
+    /// `GET /api/products?q=&price_min=&price_max=&sort=price`, rotating
+    /// over the first pages of several searches (`SEARCHES`).
+    #[value(name = "rest-query-20")]
+    RestQuery20,
+    /// `products(first: 20, after:, filter:, orderBy:)`: the same searches,
+    /// the same pages and the same fields as `graphql-page-20`.
+    #[value(name = "graphql-query-20")]
+    GraphqlQuery20,
 }
 
 impl Scenario {
@@ -100,6 +112,9 @@ impl Scenario {
             Self::RestList100 => "rest-list-100",
             Self::RestList20 => "rest-list-20",
             Self::RestList100Factories => "rest-list-100-factories",
+            Self::GraphqlPage20 => "graphql-page-20",
+            Self::RestQuery20 => "rest-query-20",
+            Self::GraphqlQuery20 => "graphql-query-20",
         }
     }
 }
@@ -115,6 +130,31 @@ const PAGE_QUERY: &str = "query($after: String) { products(first: 100, after: $a
 const PAGE_WALK_QUERY: &str = "query($after: String) { products(first: 100, after: $after) { \
      pageInfo { hasNextPage endCursor } nodes { id } } }";
 
+/// A page of 20 with the fields of the REST list, walked and measured with
+/// the same document; without `filter` and `orderBy` it is the plain page.
+const LIST_20_QUERY: &str = "query($after: String, $filter: ProductFilter, $orderBy: ProductOrder) { \
+     products(first: 20, after: $after, filter: $filter, orderBy: $orderBy) { \
+     pageInfo { hasNextPage endCursor } nodes { id sku name description price ownerId factory { id name } } } }";
+
+/// The searches of `rest-query-20` and `graphql-query-20`: `q` (over name,
+/// SKU and description) and a price range in currency units, sorted by
+/// price. With `seed-demo --scale 100000`: a material matches one product
+/// in 7, a part one in 11, a pair one in 77, a product number or a SKU
+/// fragment about ten; prices are spread evenly over 0.99 to 1000.98.
+const SEARCHES: [(&str, f64, f64); 6] = [
+    ("steel", 250.0, 300.0),
+    ("copper", 500.0, 900.0),
+    ("bearing", 10.0, 60.0),
+    ("brass hinge", 100.0, 400.0),
+    ("product 4242", 0.0, 1000.0),
+    ("demo-0424", 0.0, 1000.0),
+];
+
+/// Pages walked per search, and at most per plain walk (a keyset page
+/// costs the same at any depth, so the first thousand stand for the rest).
+const PAGES_PER_SEARCH: usize = 5;
+const MAX_PAGES: usize = 1_000;
+
 /// A page to request and the number of rows it must return.
 #[derive(Debug, Clone)]
 struct RestPage {
@@ -128,6 +168,13 @@ struct GraphqlPage {
     rows: usize,
 }
 
+/// A page of [`LIST_20_QUERY`]: its variables and the ids it must return.
+#[derive(Debug, Clone)]
+struct GraphqlPage20 {
+    variables: Value,
+    ids: Arc<Vec<String>>,
+}
+
 /// What the setup found on the server, shared by every worker.
 #[derive(Debug, Default)]
 struct Catalog {
@@ -135,6 +182,9 @@ struct Catalog {
     rest_pages_100: Vec<RestPage>,
     rest_pages_20: Vec<RestPage>,
     graphql_pages_100: Vec<GraphqlPage>,
+    graphql_pages_20: Vec<GraphqlPage20>,
+    rest_searches: Vec<RestPage>,
+    graphql_searches: Vec<GraphqlPage20>,
 }
 
 struct Ctx {
@@ -187,11 +237,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let catalog = discover(&client, &base, &graphql, &args).await?;
     let ctx = Arc::new(Ctx { client, base, graphql, catalog });
     eprintln!(
-        "loadgen: {} products, {} REST pages of 100, {} of 20, {} GraphQL pages of 100",
+        "loadgen: {} products, {} REST pages of 100, {} of 20, {} GraphQL pages of 100, {} of 20, \
+         {} REST and {} GraphQL search pages",
         ctx.catalog.product_ids.len(),
         ctx.catalog.rest_pages_100.len(),
         ctx.catalog.rest_pages_20.len(),
-        ctx.catalog.graphql_pages_100.len()
+        ctx.catalog.graphql_pages_100.len(),
+        ctx.catalog.graphql_pages_20.len(),
+        ctx.catalog.rest_searches.len(),
+        ctx.catalog.graphql_searches.len()
     );
 
     if args.header {
@@ -214,14 +268,42 @@ async fn discover(client: &Client, base: &Url, graphql: &Url, args: &Args) -> an
     let mut catalog = Catalog::default();
     let needs = |s: &[Scenario]| args.scenario.iter().any(|x| s.contains(x));
 
-    let (ids, pages_100) = walk_rest(client, base, Some(100)).await?;
+    let (ids, pages_100) = walk_rest(client, base, &[("limit", "100".into())], MAX_PAGES).await?;
     catalog.product_ids = ids;
     catalog.rest_pages_100 = pages_100;
     if needs(&[Scenario::RestList20]) {
-        catalog.rest_pages_20 = walk_rest(client, base, None).await?.1;
+        catalog.rest_pages_20 = walk_rest(client, base, &[], MAX_PAGES).await?.1;
     }
     if needs(&[Scenario::GraphqlPage100]) {
         catalog.graphql_pages_100 = walk_graphql(client, graphql).await?;
+    }
+    if needs(&[Scenario::GraphqlPage20]) {
+        catalog.graphql_pages_20 = walk_graphql_20(client, graphql, &json!({}), MAX_PAGES).await?;
+    }
+    if needs(&[Scenario::RestQuery20, Scenario::GraphqlQuery20]) {
+        for (q, min, max) in SEARCHES {
+            let params = [
+                ("q", q.to_owned()),
+                ("price_min", min.to_string()),
+                ("price_max", max.to_string()),
+                ("sort", "price".into()),
+            ];
+            let (rest_ids, rest_pages) = walk_rest(client, base, &params, PAGES_PER_SEARCH).await?;
+            let filter = json!({ "filter": { "q": q, "priceMin": min, "priceMax": max }, "orderBy": { "field": "PRICE" } });
+            let pages = walk_graphql_20(client, graphql, &filter, PAGES_PER_SEARCH).await?;
+            // Both faces must answer the same search with the same rows in
+            // the same order (docs/API.md §3.6), else the figures compare
+            // different work.
+            let graphql_ids: Vec<i64> =
+                pages.iter().flat_map(|page| page.ids.iter().filter_map(|id| id.parse().ok())).collect();
+            ensure!(rest_ids == graphql_ids, "the search {q:?} gives other rows over REST and GraphQL");
+            ensure!(
+                !rest_ids.is_empty(),
+                "the search {q:?} finds nothing: run `storegate seed-demo --scale 100000`"
+            );
+            catalog.rest_searches.extend(rest_pages);
+            catalog.graphql_searches.extend(pages);
+        }
     }
     if let Some(range) = &args.product_ids {
         catalog.product_ids = parse_range(range)?;
@@ -241,22 +323,23 @@ fn parse_range(text: &str) -> anyhow::Result<Vec<i64>> {
     Ok((first..=last).collect())
 }
 
-/// Walks `GET /api/products` to the end; returns every id and the URL of
-/// every page with its row count.
+/// Walks `GET /api/products` with `params` to the end, or for `max_pages`
+/// pages; returns every id and the URL of every page with its row count.
 async fn walk_rest(
     client: &Client,
     base: &Url,
-    limit: Option<u32>,
+    params: &[(&str, String)],
+    max_pages: usize,
 ) -> anyhow::Result<(Vec<i64>, Vec<RestPage>)> {
     let mut ids = Vec::new();
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    while pages.len() < max_pages {
         let mut url = base.join("api/products")?;
         {
             let mut query = url.query_pairs_mut();
-            if let Some(limit) = limit {
-                query.append_pair("limit", &limit.to_string());
+            for (name, value) in params {
+                query.append_pair(name, value);
             }
             if let Some(cursor) = &cursor {
                 query.append_pair("cursor", cursor);
@@ -278,6 +361,41 @@ async fn walk_rest(
         }
     }
     Ok((ids, pages))
+}
+
+/// Walks [`LIST_20_QUERY`] with `variables` (besides `after`) to the end,
+/// or for `max_pages` pages.
+async fn walk_graphql_20(
+    client: &Client,
+    graphql: &Url,
+    variables: &Value,
+    max_pages: usize,
+) -> anyhow::Result<Vec<GraphqlPage20>> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    while pages.len() < max_pages {
+        let mut variables = variables.clone();
+        variables["after"] = json!(after);
+        let body = json!({ "query": LIST_20_QUERY, "variables": variables });
+        let response = client.post(graphql.clone()).json(&body).send().await.context("POST /graphql")?;
+        let status = response.status();
+        let body: Value = response.json().await.context("POST /graphql: body")?;
+        if status != StatusCode::OK || body.get("errors").is_some() {
+            bail!("POST /graphql (page walk): {status}: {body}");
+        }
+        let connection = &body["data"]["products"];
+        let ids = connection["nodes"]
+            .as_array()
+            .map(|nodes| nodes.iter().filter_map(|node| node["id"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        pages.push(GraphqlPage20 { variables, ids: Arc::new(ids) });
+        match (connection["pageInfo"]["hasNextPage"].as_bool(), connection["pageInfo"]["endCursor"].as_str())
+        {
+            (Some(true), Some(end)) => after = Some(end.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(pages)
 }
 
 async fn walk_graphql(client: &Client, graphql: &Url) -> anyhow::Result<Vec<GraphqlPage>> {
@@ -476,6 +594,11 @@ async fn operation(ctx: &Ctx, scenario: Scenario, n: usize) -> OpResult {
         Scenario::RestList100Factories => {
             rest_list_with_factories(ctx, &pick(&catalog.rest_pages_100, n)?).await
         }
+        Scenario::GraphqlPage20 => graphql_page_20(ctx, &pick(&catalog.graphql_pages_20, n)?).await,
+        Scenario::RestQuery20 => {
+            rest_list(ctx, &pick(&catalog.rest_searches, n)?).await.map(|(done, _)| done)
+        }
+        Scenario::GraphqlQuery20 => graphql_page_20(ctx, &pick(&catalog.graphql_searches, n)?).await,
     }
 }
 
@@ -552,6 +675,22 @@ async fn graphql_page(ctx: &Ctx, page: &GraphqlPage) -> OpResult {
         ));
     }
     Ok(Done { requests: 1, products: page.rows as u64 })
+}
+
+async fn graphql_page_20(ctx: &Ctx, page: &GraphqlPage20) -> OpResult {
+    let what = format!("POST /graphql products(first: 20) with {}", page.variables);
+    let body = json!({ "query": LIST_20_QUERY, "variables": page.variables });
+    let answer = fetch_json(ctx.client.post(ctx.graphql.clone()).json(&body), &what).await?;
+    if let Some(errors) = answer.get("errors") {
+        return Err(format!("{what}: errors {errors}"));
+    }
+    let nodes = answer["data"]["products"]["nodes"].as_array().ok_or_else(|| format!("{what}: no nodes"))?;
+    let same = nodes.len() == page.ids.len()
+        && nodes.iter().zip(page.ids.iter()).all(|(node, id)| node["id"].as_str() == Some(id.as_str()));
+    if !same {
+        return Err(format!("{what}: not the {} products of the walk", page.ids.len()));
+    }
+    Ok(Done { requests: 1, products: nodes.len() as u64 })
 }
 
 /// One list page; also returns the page's rows for the caller to follow up.

@@ -363,6 +363,25 @@ async fn walk_rest(
     Ok((ids, pages))
 }
 
+/// One request of a GraphQL page walk: the `products` connection it answers.
+async fn walk_step(client: &Client, graphql: &Url, body: &Value) -> anyhow::Result<Value> {
+    let response = client.post(graphql.clone()).json(body).send().await.context("POST /graphql")?;
+    let status = response.status();
+    let mut body: Value = response.json().await.context("POST /graphql: body")?;
+    if status != StatusCode::OK || body.get("errors").is_some() {
+        bail!("POST /graphql (page walk): {status}: {body}");
+    }
+    Ok(body["data"]["products"].take())
+}
+
+/// The cursor of the page after `connection`'s, if there is one.
+fn next_after(connection: &Value) -> Option<String> {
+    match (connection["pageInfo"]["hasNextPage"].as_bool(), connection["pageInfo"]["endCursor"].as_str()) {
+        (Some(true), Some(end)) => Some(end.to_owned()),
+        _ => None,
+    }
+}
+
 /// Walks [`LIST_20_QUERY`] with `variables` (besides `after`) to the end,
 /// or for `max_pages` pages.
 async fn walk_graphql_20(
@@ -377,22 +396,15 @@ async fn walk_graphql_20(
         let mut variables = variables.clone();
         variables["after"] = json!(after);
         let body = json!({ "query": LIST_20_QUERY, "variables": variables });
-        let response = client.post(graphql.clone()).json(&body).send().await.context("POST /graphql")?;
-        let status = response.status();
-        let body: Value = response.json().await.context("POST /graphql: body")?;
-        if status != StatusCode::OK || body.get("errors").is_some() {
-            bail!("POST /graphql (page walk): {status}: {body}");
-        }
-        let connection = &body["data"]["products"];
+        let connection = &walk_step(client, graphql, &body).await?;
         let ids = connection["nodes"]
             .as_array()
             .map(|nodes| nodes.iter().filter_map(|node| node["id"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default();
         pages.push(GraphqlPage20 { variables, ids: Arc::new(ids) });
-        match (connection["pageInfo"]["hasNextPage"].as_bool(), connection["pageInfo"]["endCursor"].as_str())
-        {
-            (Some(true), Some(end)) => after = Some(end.to_owned()),
-            _ => break,
+        match next_after(connection) {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     Ok(pages)
@@ -403,19 +415,12 @@ async fn walk_graphql(client: &Client, graphql: &Url) -> anyhow::Result<Vec<Grap
     let mut after: Option<String> = None;
     loop {
         let body = json!({ "query": PAGE_WALK_QUERY, "variables": { "after": after } });
-        let response = client.post(graphql.clone()).json(&body).send().await.context("POST /graphql")?;
-        let status = response.status();
-        let body: Value = response.json().await.context("POST /graphql: body")?;
-        if status != StatusCode::OK || body.get("errors").is_some() {
-            bail!("POST /graphql (page walk): {status}: {body}");
-        }
-        let connection = &body["data"]["products"];
+        let connection = &walk_step(client, graphql, &body).await?;
         let rows = connection["nodes"].as_array().map_or(0, Vec::len);
         pages.push(GraphqlPage { after: after.clone(), rows });
-        match (connection["pageInfo"]["hasNextPage"].as_bool(), connection["pageInfo"]["endCursor"].as_str())
-        {
-            (Some(true), Some(end)) => after = Some(end.to_owned()),
-            _ => break,
+        match next_after(connection) {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     Ok(pages)

@@ -345,8 +345,17 @@ impl Parser {
 
     pub fn time_text(&mut self, field: &str, text: Option<&str>) -> Option<DateTime<Utc>> {
         let text = text?;
-        match DateTime::parse_from_rfc3339(text) {
-            Ok(t) => Some(t.to_utc()),
+        self.time(field, Some(DateTime::parse_from_rfc3339(text).map(|t| t.to_utc()).map_err(|_| ())))
+    }
+
+    /// An instant as the face parsed it: `Err` when the text was not one.
+    pub fn time<E>(
+        &mut self,
+        field: &str,
+        parsed: Option<Result<DateTime<Utc>, E>>,
+    ) -> Option<DateTime<Utc>> {
+        match parsed? {
+            Ok(t) => Some(t),
             Err(_) => {
                 self.error(field, "must be an RFC 3339 instant, such as 2026-12-07T12:00:00Z");
                 None

@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, Object, OutputType};
 
-use super::scalars::DateTime;
+use super::scalars::DateTimeInput;
 use crate::domain::error::AppError;
 use crate::domain::listing::{Filter, ListPage, ListRequest, PageArgs as ListArgs, Parser, Spec};
 use crate::domain::pagination::{GRAPHQL_PARAMS, PageRequest};
@@ -121,13 +121,13 @@ pub fn plain_list_bound(first: Option<i32>) -> Result<usize, AppError> {
 pub fn common_filter(
     parser: &mut Parser,
     q: Option<String>,
-    created_after: Option<DateTime>,
-    created_before: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
+    created_before: Option<DateTimeInput>,
 ) -> Filter {
     Filter {
         q: parser.q(q),
-        created_after: created_after.map(|t| t.0),
-        created_before: created_before.map(|t| t.0),
+        created_after: parser.time("created_after", created_after.map(|t| t.0)),
+        created_before: parser.time("created_before", created_before.map(|t| t.0)),
         ..Filter::default()
     }
 }

@@ -319,7 +319,7 @@ mod tests {
             introspection_mode: async_graphql::IntrospectionMode::Enabled,
             enable_federation: false,
             federation_subscription: false,
-            ignore_name_conflicts: Default::default(),
+            ignore_name_conflicts: ["DateTime".to_owned()].into(),
             enable_suggestions: true,
         };
         super::super::Query::create_type_info(&mut registry);

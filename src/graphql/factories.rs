@@ -12,7 +12,7 @@ use super::connection::{
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, ProductsByFactory, prime, wants};
 use super::products::Product;
-use super::scalars::DateTime;
+use super::scalars::{DateTime, DateTimeInput};
 use crate::domain::Patch;
 use crate::domain::factories::{self, FactoryInput};
 use crate::domain::input::WriteMode;
@@ -135,9 +135,9 @@ pub struct FactoryFilter {
     /// Factories holding this certification.
     certification: Option<String>,
     /// Exclusive.
-    created_after: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
     /// Exclusive.
-    created_before: Option<DateTime>,
+    created_before: Option<DateTimeInput>,
 }
 
 #[derive(Default)]

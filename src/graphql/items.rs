@@ -7,7 +7,7 @@ use tokio::sync::OnceCell;
 use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, page_complexity, relay};
 use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::loaders::{Loaders, StoreById, prime, wants};
-use super::scalars::DateTime;
+use super::scalars::{DateTime, DateTimeInput};
 use super::stores::Store;
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
@@ -134,9 +134,9 @@ pub struct ItemFilter {
     /// Inclusive.
     price_max: Option<f64>,
     /// Exclusive.
-    created_after: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
     /// Exclusive.
-    created_before: Option<DateTime>,
+    created_before: Option<DateTimeInput>,
 }
 
 #[derive(Default)]

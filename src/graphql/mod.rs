@@ -47,7 +47,13 @@ pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The schema without state: enough to print the SDL.
 pub fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
-    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+    // `DateTime` is two Rust types, output and filter input (`scalars`).
+    Schema::build_with_ignore_name_conflicts(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+        ["DateTime"],
+    )
 }
 
 /// How deep an ordinary operation may nest (docs/API.md §4).

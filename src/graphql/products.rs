@@ -9,7 +9,7 @@ use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, 
 use super::context::{patch, patch_id, reference_id, row_id, row_or_null, state, viewer};
 use super::factories::Factory;
 use super::loaders::{FactoryById, Loaders};
-use super::scalars::DateTime;
+use super::scalars::{DateTime, DateTimeInput};
 use crate::domain::error::AppError;
 use crate::domain::input::WriteMode;
 use crate::domain::listing::{Face, Filter, Parser};
@@ -124,9 +124,9 @@ pub struct ProductFilter {
     /// Inclusive.
     price_max: Option<f64>,
     /// Exclusive.
-    created_after: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
     /// Exclusive.
-    created_before: Option<DateTime>,
+    created_before: Option<DateTimeInput>,
 }
 
 #[derive(Default)]

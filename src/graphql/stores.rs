@@ -10,7 +10,7 @@ use super::connection::{
 use super::context::{patch, row_id, row_or_null, state, viewer};
 use super::items::Item;
 use super::loaders::{ItemsByStore, Loaders, StoreById, prime, wants};
-use super::scalars::DateTime;
+use super::scalars::{DateTime, DateTimeInput};
 use crate::domain::Patch;
 use crate::domain::input::WriteMode;
 use crate::domain::listing::{Face, Parser};
@@ -114,9 +114,9 @@ pub struct StoreFilter {
     /// Case-insensitive substring of the name (at most 100 characters).
     q: Option<String>,
     /// Exclusive.
-    created_after: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
     /// Exclusive.
-    created_before: Option<DateTime>,
+    created_before: Option<DateTimeInput>,
 }
 
 #[derive(Default)]

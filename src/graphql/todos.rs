@@ -5,7 +5,7 @@ use entity::todo;
 
 use super::connection::{PageArgs, Relay, common_filter, list_request, order_by, page_complexity, relay};
 use super::context::{patch, row_id, row_or_null, state, viewer};
-use super::scalars::DateTime;
+use super::scalars::{DateTime, DateTimeInput};
 use crate::domain::Patch;
 use crate::domain::listing::{Face, Filter, Parser};
 use crate::domain::precondition::Expect;
@@ -83,9 +83,9 @@ pub struct TodoFilter {
     q: Option<String>,
     status: Option<TodoStatus>,
     /// Exclusive.
-    created_after: Option<DateTime>,
+    created_after: Option<DateTimeInput>,
     /// Exclusive.
-    created_before: Option<DateTime>,
+    created_before: Option<DateTimeInput>,
 }
 
 #[derive(Default)]

@@ -179,6 +179,24 @@ async fn bad_parameters_are_all_reported_at_once() {
     assert_eq!(res.gql_fields(), ["first", "priceMax", "q"]);
     let res = app.gql(r#"{ items(after: "bogus") { nodes { id } } }"#, json!({}), None).await;
     assert_eq!(res.gql_fields(), ["after"]);
+    // An instant that does not parse is reported with the rest, by its
+    // field, whether written in the document or sent as a variable, and
+    // with REST's message.
+    let rest = app.get("/api/items?created_after=yesterday", None).await;
+    let res = app
+        .gql(
+            r#"query($b: DateTime) { items(filter: {createdAfter: "yesterday", createdBefore: $b, priceMin: -1}) { nodes { id } } }"#,
+            json!({ "b": "2026-13-01T00:00:00Z" }),
+            None,
+        )
+        .await;
+    assert_eq!(res.gql_code(), Some("BAD_USER_INPUT"), "{}", res.text);
+    assert_eq!(res.gql_fields(), ["createdAfter", "createdBefore", "priceMin"]);
+    let fields = &res.body["errors"][0]["extensions"]["fields"];
+    assert_eq!(fields[0]["message"], rest.body["errors"][0]["message"], "{}", res.text);
+    // A value that is not a string at all is still the scalar's refusal.
+    let res = app.gql("{ items(filter: {createdAfter: 5}) { nodes { id } } }", json!({}), None).await;
+    assert!(res.body["data"].is_null() && res.gql_code().is_none(), "{}", res.text);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Blocklist, DatabaseBlocklist, RedisBlocklist, TokenService};
 use crate::config::Config;
+use crate::domain::precondition::WriteGate;
 use crate::domain::throttle::{
     CounterStore, MAX_FAILURES_PER_ADDRESS, MEMORY_STORE_CAPACITY, MemoryCounterStore, RedisCounterStore,
     Throttle,
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// This app's own recorder, rendered at `/metrics`.
     pub metrics: Metrics,
+    /// The order of resource writes on SQLite.
+    pub writes: WriteGate,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             config.signup_max_per_address,
         );
         Ok(Self {
+            writes: WriteGate::for_connection(&db),
             db,
             tokens: Arc::new(tokens),
             blocklist,

@@ -162,6 +162,7 @@ pub async fn create(
     let now = time::now();
     model.created_at = Set(now);
     model.updated_at = Set(now);
+    let _turn = state.writes.turn().await;
     Ok(model.insert(db).await?)
 }
 
@@ -179,7 +180,7 @@ pub async fn update(
     expect: &Expect<'_, factory::Model>,
 ) -> Result<factory::Model, AppError> {
     require_admin(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id).await?;
     expect.check(&current)?;
     let mut model = validate(input, mode, Some(&current))?;
@@ -201,7 +202,7 @@ pub async fn delete(
     expect: &Expect<'_, factory::Model>,
 ) -> Result<(), AppError> {
     require_admin(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id).await?;
     expect.check(&current)?;
     let products = product::Entity::find().filter(product::Column::FactoryId.eq(id)).count(&txn).await?;

@@ -147,7 +147,10 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    let created = model.insert(db).await?;
+    let created = {
+        let _turn = state.writes.turn().await;
+        model.insert(db).await?
+    };
     state.events.publish(Change::Item { kind: ChangeKind::Created, item: created.clone() });
     Ok(created)
 }
@@ -169,7 +172,7 @@ pub async fn update(
     expect: &Expect<'_, item::Model>,
 ) -> Result<item::Model, AppError> {
     let viewer = require_fresh(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id).await?;
     expect.check(&current)?;
     require_owner(viewer, stores::owner_of(&txn, current.store_id).await?, &store_named(current.store_id))?;
@@ -199,7 +202,7 @@ pub async fn delete(
     expect: &Expect<'_, item::Model>,
 ) -> Result<(), AppError> {
     let viewer = require_user(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     // Read first: subscribers are told what was deleted.
     let existing = locked(&txn, id).await?;
     expect.check(&existing)?;

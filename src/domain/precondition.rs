@@ -7,12 +7,16 @@
 //! that then changes it. Two writers holding the same version therefore
 //! cannot both pass: the second reads the first one's result.
 
+use std::sync::Arc;
+
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::domain::error::AppError;
+use crate::state::AppState;
 
 /// What a write expects of the current state `T` of what it changes.
 pub enum Expect<'a, T> {
@@ -43,20 +47,58 @@ impl<T> Expect<'_, T> {
     }
 }
 
-/// Begins the transaction of a read-check-write. On PostgreSQL the row is
-/// then read `FOR UPDATE`, which makes a second writer of that row wait for
-/// this one's commit. SQLite has no row locks: `BEGIN IMMEDIATE` takes the
-/// database's one write lock before the first read, so writers queue (up to
-/// the busy timeout) instead of reading a state another writer is about to
-/// replace.
+/// The order of this process's writers on SQLite, whose database has one
+/// write lock. A writer that finds the lock taken sleeps in SQLite's busy
+/// handler (1, 2, 5, 10 ms and longer) and may find it taken again when it
+/// wakes; writers that queue here are handed the turn as the previous one
+/// finishes. On SQLite's write mix (`bench/compare.sh`) that halved the p99
+/// (BENCHMARKS.md, "Write mix"). Other processes, and the writes that do
+/// not queue (sign-in, tokens, idempotency keys), still meet the busy
+/// handler. On PostgreSQL, whose locks are per row, nothing queues.
+#[derive(Clone, Default)]
+pub struct WriteGate(Option<Arc<Mutex<()>>>);
+
+/// A writer's turn: the next one's starts when this is dropped.
+pub struct WriteTurn {
+    _held: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteGate {
+    pub fn for_connection(db: &DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            DbBackend::Sqlite => Self(Some(Arc::new(Mutex::new(())))),
+            _ => Self(None),
+        }
+    }
+
+    /// Waits for this writer's turn (at once on PostgreSQL).
+    pub async fn turn(&self) -> WriteTurn {
+        match &self.0 {
+            Some(gate) => WriteTurn { _held: Some(Arc::clone(gate).lock_owned().await) },
+            None => WriteTurn { _held: None },
+        }
+    }
+}
+
+/// Begins the transaction of a read-check-write, in this writer's turn
+/// ([`WriteGate`]); the turn must be kept until the transaction ends. On
+/// PostgreSQL the row is then read `FOR UPDATE`, which makes a second
+/// writer of that row wait for this one's commit. SQLite has no row locks:
+/// `BEGIN IMMEDIATE` takes the database's one write lock before the first
+/// read, so writers queue (up to the busy timeout) instead of reading a
+/// state another writer is about to replace.
 ///
 /// # Errors
 /// Database errors.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        isolation_level: None,
-        access_mode: None,
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-    })
-    .await
+pub async fn begin_write(state: &AppState) -> Result<(WriteTurn, DatabaseTransaction), DbErr> {
+    let turn = state.writes.turn().await;
+    let txn = state
+        .db
+        .begin_with_options(TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        })
+        .await?;
+    Ok((turn, txn))
 }

@@ -239,7 +239,10 @@ pub async fn create(
     model.created_at = Set(now);
     model.updated_at = Set(now);
     let sku = model.sku.clone().unwrap();
-    let created = model.insert(db).await.map_err(|e| sku_conflict(e, &sku))?;
+    let created = {
+        let _turn = state.writes.turn().await;
+        model.insert(db).await.map_err(|e| sku_conflict(e, &sku))?
+    };
     get(state, created.id).await
 }
 
@@ -259,7 +262,7 @@ pub async fn update(
     expect: &Expect<'_, ProductSummaryRow>,
 ) -> Result<ProductRow, AppError> {
     let viewer = require_fresh(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id, expect).await?;
     require_owner(viewer, current.owner_id, &format!("product {id}"))?;
     let mut model = validate(&txn, input, mode, Some(&current)).await?;
@@ -283,7 +286,7 @@ pub async fn delete(
     expect: &Expect<'_, ProductSummaryRow>,
 ) -> Result<(), AppError> {
     let viewer = require_user(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id, expect).await?;
     require_owner(viewer, current.owner_id, &format!("product {id}"))?;
     let result = product::Entity::delete_by_id(id).exec(&txn).await?;

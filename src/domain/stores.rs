@@ -185,6 +185,7 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
+    let _turn = state.writes.turn().await;
     model.insert(db).await.map_err(|e| name_conflict(e, &name))
 }
 
@@ -208,7 +209,7 @@ pub async fn update(
     expect: &Expect<'_, StoreWithSummaries>,
 ) -> Result<store::Model, AppError> {
     let viewer = require_user(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id, expect).await?;
     require_owner(viewer, current.owner_id, &format!("store {id}"))?;
     let name = validated_name(input, mode, Some(current.name.clone()))?;
@@ -233,7 +234,7 @@ pub async fn delete(
     expect: &Expect<'_, StoreWithSummaries>,
 ) -> Result<(), AppError> {
     let viewer = require_user(viewer)?;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, id, expect).await?;
     require_owner(viewer, current.owner_id, &format!("store {id}"))?;
     let result = store::Entity::delete_by_id(id).exec(&txn).await?;

@@ -147,7 +147,10 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    let created = model.insert(&state.db).await?;
+    let created = {
+        let _turn = state.writes.turn().await;
+        model.insert(&state.db).await?
+    };
     state.events.publish(Change::Todo { kind: ChangeKind::Created, todo: created.clone() });
     Ok(created)
 }
@@ -165,7 +168,7 @@ pub async fn update(
     expect: &Expect<'_, todo::Model>,
 ) -> Result<todo::Model, AppError> {
     let owner = require_user(viewer)?.user_id;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     let current = locked(&txn, owner, id).await?;
     expect.check(&current)?;
     let mut errors = FieldErrors::default();
@@ -200,7 +203,7 @@ pub async fn delete(
     expect: &Expect<'_, todo::Model>,
 ) -> Result<(), AppError> {
     let owner = require_user(viewer)?.user_id;
-    let txn = begin_write(&state.db).await?;
+    let (_turn, txn) = begin_write(state).await?;
     // Read first (owner check included): subscribers are told what went.
     let existing = locked(&txn, owner, id).await?;
     expect.check(&existing)?;

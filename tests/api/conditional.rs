@@ -297,3 +297,35 @@ async fn browsers_may_send_the_precondition_and_key_headers_and_read_the_tag() {
     let exposed = read.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
     assert!(exposed.contains("etag") && exposed.contains("idempotent-replayed"), "{exposed}");
 }
+
+/// On SQLite, whose database has one write lock, this process's resource
+/// writes take turns (`WriteGate`): a write waits while another writer
+/// holds the turn and runs once it is let go, instead of polling the lock
+/// in SQLite's busy handler. PostgreSQL locks rows and queues nothing.
+#[tokio::test]
+async fn sqlite_writes_take_turns_and_postgres_writes_do_not() {
+    use sea_orm::DbBackend;
+
+    let app = TestApp::new().await;
+    let token = app.user_token("turns@example.com").await;
+    let todo =
+        app.post("/api/todos", Some(&token), json!({"title": "wait"})).await.body["id"].as_i64().unwrap();
+    let turn = app.state.writes.turn().await;
+    let path = format!("/api/todos/{todo}");
+    let patch = app.patch(&path, Some(&token), json!({"title": "done"}));
+    tokio::pin!(patch);
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut patch).await;
+    match app.db.get_database_backend() {
+        DbBackend::Sqlite => assert!(early.is_err(), "the write ran during another writer's turn"),
+        _ => assert_eq!(early.expect("PostgreSQL writes do not queue").status, StatusCode::OK),
+    }
+    drop(turn);
+    let res = app.get(&path, Some(&token)).await;
+    if app.db.get_database_backend() == DbBackend::Sqlite {
+        assert_eq!(res.body["title"], "wait", "nothing written before the turn");
+        let done = patch.await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    }
+    let res = app.get(&path, Some(&token)).await;
+    assert_eq!(res.body["title"], "done");
+}

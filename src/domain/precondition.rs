@@ -51,8 +51,8 @@ impl<T> Expect<'_, T> {
 /// write lock. A writer that finds the lock taken sleeps in SQLite's busy
 /// handler (1, 2, 5, 10 ms and longer) and may find it taken again when it
 /// wakes; writers that queue here are handed the turn as the previous one
-/// finishes. On SQLite's write mix (`bench/compare.sh`) that halved the p99
-/// (BENCHMARKS.md, "Write mix"). Other processes, and the writes that do
+/// finishes. On SQLite's write mix (`bench/compare.sh`) that cut the p99
+/// from 114–133 ms to 45–58 ms (BENCHMARKS.md, "Write mix"). Other processes, and the writes that do
 /// not queue (sign-in, tokens, idempotency keys), still meet the busy
 /// handler. On PostgreSQL, whose locks are per row, nothing queues.
 #[derive(Clone, Default)]

@@ -14,6 +14,7 @@ mod m20261207_000001_add_owners;
 mod m20261207_000001_create_idempotency_keys;
 mod m20261207_000002_add_user_token_generation;
 mod m20261207_000010_add_list_indexes;
+mod m20261208_000001_add_search_text;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_add_user_token_generation::Migration),
             Box::new(m20261207_000001_create_idempotency_keys::Migration),
             Box::new(m20261207_000010_add_list_indexes::Migration),
+            Box::new(m20261208_000001_add_search_text::Migration),
         ]
     }
 }

@@ -2,7 +2,9 @@
 //! per sortable column, so that a sorted keyset page reads an index range
 //! instead of sorting the table; todos lead with `owner_id`, as every list
 //! of todos is one user's. On PostgreSQL, trigram (GIN) indexes serve the
-//! `q` substring search (`ILIKE '%…%'`) when `pg_trgm` can be installed.
+//! `q` substring search (`ILIKE '%…%'`) when `pg_trgm` can be installed;
+//! for the tables searched over several columns, m20261208_000001 replaces
+//! them with one index over a joined column.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};

@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::extension::postgres::PgBinOper;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Order};
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, Iden, LikeExpr, NullOrdering, Order};
 use sea_orm::{
     ColumnTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
@@ -524,6 +524,43 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
+/// `q` as a condition on `columns` of `table`: a case-insensitive substring
+/// of any one of them.
+fn search<C: ColumnTrait>(columns: &[C], q: &str, backend: DbBackend, table: impl Iden + 'static) -> Expr {
+    let pattern = like_pattern(q);
+    if backend == DbBackend::Postgres {
+        // The pattern is written into the statement (quoted by sea-query)
+        // rather than bound: a bound pattern lets PostgreSQL reuse a
+        // generic plan that assumes a common word and walks the sort index
+        // past every row for a rare one (BENCHMARKS.md, "Searching 100,000
+        // products"). PostgreSQL's LIKE escapes with `\` by default.
+        let pattern = Expr::Constant(pattern.into());
+        // Several columns are searched through their lowercased join
+        // (migration m20261208_000001), which `ILIKE` is equivalent to:
+        // it lowercases both sides with `lower` too. A `q` holding the
+        // fields' separator could match across two fields there, so it
+        // takes the per-column way.
+        if columns.len() > 1 && !q.contains(SEARCH_TEXT_SEPARATOR) {
+            return Expr::col((table, SEARCH_TEXT)).binary(BinOper::Like, Func::lower(pattern));
+        }
+        return any_of(
+            columns.iter().map(|column| column.into_expr().binary(PgBinOper::ILike, pattern.clone())),
+        );
+    }
+    // SQLite's LIKE ignores the case of ASCII letters, and escapes only
+    // with an ESCAPE clause.
+    any_of(columns.iter().map(|column| column.into_expr().like(LikeExpr::new(pattern.clone()).escape('\\'))))
+}
+
+/// On PostgreSQL, the stored, lowercased join of a table's searched
+/// columns, when it searches more than one, and what joins them.
+const SEARCH_TEXT: &str = "search_text";
+const SEARCH_TEXT_SEPARATOR: char = '\u{1f}';
+
+fn any_of(conditions: impl Iterator<Item = Expr>) -> Expr {
+    conditions.reduce(|any, next| any.or(next)).unwrap_or_else(|| Expr::val(false))
+}
+
 impl ListRequest {
     /// The plain request: by ascending id, after the row with id `after`
     /// (for callers inside the server, such as tests and tools).
@@ -562,31 +599,7 @@ impl ListRequest {
         if let Some(q) = &filter.q
             && !spec.search.is_empty()
         {
-            let pattern = like_pattern(q);
-            let mut any: Option<Expr> = None;
-            for column in spec.search {
-                let matches = match backend {
-                    // PostgreSQL's LIKE escapes with `\` by default. The
-                    // pattern is written into the statement (quoted by
-                    // sea-query) rather than bound: a bound pattern lets
-                    // PostgreSQL reuse a generic plan that assumes a common
-                    // word and walks the sort index past every row for a rare
-                    // one (BENCHMARKS.md, "Searching 100,000 products").
-                    DbBackend::Postgres => {
-                        column.into_expr().binary(PgBinOper::ILike, Expr::Constant(pattern.clone().into()))
-                    }
-                    // SQLite's LIKE ignores the case of ASCII letters, and
-                    // escapes only with an ESCAPE clause.
-                    _ => column.into_expr().like(LikeExpr::new(pattern.clone()).escape('\\')),
-                };
-                any = Some(match any {
-                    None => matches,
-                    Some(previous) => previous.or(matches),
-                });
-            }
-            if let Some(any) = any {
-                select = select.filter(any);
-            }
+            select = select.filter(search(spec.search, q, backend, E::default()));
         }
         if let Some(price) = spec.price {
             if let Some(min) = filter.price_min {

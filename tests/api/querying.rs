@@ -479,6 +479,34 @@ async fn rest_and_graphql_give_the_same_rows_in_the_same_order() {
     }
 }
 
+/// `q` over several fields (on PostgreSQL, their joined, lowercased copy)
+/// matches within one field, never across two, on both faces.
+#[tokio::test]
+async fn q_over_several_fields_matches_within_one_field() {
+    let app = TestApp::new().await;
+    let made = products(&app, 12).await;
+    let matching =
+        |keep: &dyn Fn(usize) -> bool| (0..12).filter(|&i| keep(i)).map(|i| made[i]).collect::<Vec<_>>();
+    // By name, by SKU, by description, by a null-free field of a factory.
+    assert_eq!(
+        ids(&app.get("/api/products?q=COFFEE%201", None).await),
+        matching(&|i| i % 3 != 0 && (i == 1 || i / 10 == 1))
+    );
+    assert_eq!(ids(&app.get("/api/products?q=sku-0000", None).await), matching(&|i| i < 10));
+    assert_eq!(ids(&app.get("/api/products?q=tea%20LEAVES", None).await), matching(&|i| i % 5 == 0));
+    // The end of one field and the start of the next: no match, whether
+    // joined by a space or by the separator the joined copy uses.
+    assert!(ids(&app.get("/api/products?q=1%20sku", None).await).is_empty());
+    assert!(ids(&app.get("/api/products?q=1%1Fsku", None).await).is_empty());
+    assert!(ids(&app.get("/api/products?q=%1F", None).await).is_empty());
+    let res = app.gql(r#"{ products(filter: {q: "1\u001fSKU"}) { nodes { id } } }"#, json!({}), None).await;
+    assert!(gql_ids(&res, "products").is_empty(), "{}", res.text);
+    let res = app.gql(r#"{ products(filter: {q: "Tea Leaves"}) { nodes { id } } }"#, json!({}), None).await;
+    assert_eq!(gql_ids(&res, "products"), matching(&|i| i % 5 == 0));
+    assert_eq!(ids(&app.get("/api/factories?q=osaka", None).await).len(), 1);
+    assert!(ids(&app.get("/api/factories?q=works%1Fosaka", None).await).is_empty());
+}
+
 /// On PostgreSQL, the products query with `q`, a price range and a sort
 /// reads indexes rather than scanning and sorting the table. Enough rows
 /// are seeded, and the table analyzed, for the planner to prefer them on
@@ -505,42 +533,44 @@ async fn the_filtered_sorted_products_query_uses_an_index_on_postgres() {
         .unwrap();
     app.db.execute_unprepared("ANALYZE products").await.unwrap();
 
-    let mut parser = Parser::new(Face::Rest);
-    let filter = Filter {
-        q: parser.q(Some("tea".into())),
-        price_min: parser.price("price_min", Some(100.0)),
-        price_max: parser.price("price_max", Some(600.0)),
-        ..Filter::default()
+    let plan = async |q: &str, price: Option<(f64, f64)>, sort: &str| {
+        let mut parser = Parser::new(Face::Rest);
+        let filter = Filter {
+            q: parser.q(Some(q.into())),
+            price_min: parser.price("price_min", price.map(|p| p.0)),
+            price_max: parser.price("price_max", price.map(|p| p.1)),
+            ..Filter::default()
+        };
+        let sort = parser.sort_text(&SPEC, Some(sort));
+        let request = parser
+            .finish(
+                &SPEC,
+                sort,
+                filter,
+                PageArgs { limit: 20, cursor: None, cursor_field: "cursor", backward: None },
+                false,
+            )
+            .unwrap();
+        let select = request
+            .apply(&SPEC, request.filtered(&SPEC, entity::product::Entity::find(), DbBackend::Postgres));
+        let statement = select.build(DbBackend::Postgres);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let rows = app.db.query_all_raw(explain).await.unwrap();
+        rows.iter().map(|row| row.try_get::<String>("", "QUERY PLAN").unwrap()).collect::<Vec<_>>().join("\n")
     };
-    let sort = parser.sort_text(&SPEC, Some("-price"));
-    let request = parser
-        .finish(
-            &SPEC,
-            sort,
-            filter,
-            PageArgs { limit: 20, cursor: None, cursor_field: "cursor", backward: None },
-            false,
-        )
-        .unwrap();
-    let select =
-        request.apply(&SPEC, request.filtered(&SPEC, entity::product::Entity::find(), DbBackend::Postgres));
-    let statement = select.build(DbBackend::Postgres);
-    let explain = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!("EXPLAIN {}", statement.sql),
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let plan: Vec<String> = app
-        .db
-        .query_all_raw(explain)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "QUERY PLAN").unwrap())
-        .collect();
-    let plan = plan.join("\n");
-    assert!(plan.contains("Index"), "no index in the plan:\n{plan}");
-    assert!(!plan.contains("Seq Scan on products"), "the table is scanned:\n{plan}");
+    // A common word in a price range: the price index, filtered.
+    let common = plan("tea", Some((100.0, 600.0)), "-price").await;
+    assert!(common.contains("Index"), "no index in the plan:\n{common}");
+    assert!(!common.contains("Seq Scan on products"), "the table is scanned:\n{common}");
+    // A rare term next to a word many rows hold: the trigram index over the
+    // joined, lowercased fields (migration m20261208_000001).
+    let rare = plan("GREEN TEA 4250", None, "price").await;
+    assert!(rare.contains("products_search_text_trgm_idx"), "no trigram index in the plan:\n{rare}");
+    assert!(!rare.contains("Seq Scan on products"), "the table is scanned:\n{rare}");
 }
 
 #[tokio::test]

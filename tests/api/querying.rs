@@ -131,6 +131,12 @@ async fn price_and_creation_ranges_narrow_and_count_counts_every_match() {
     let res = app.get(&path.replace('+', "%2B"), None).await;
     assert_eq!(ids(&res), &made[1..4]);
     assert_eq!(res.body["total_count"], 3);
+    // With `q` too (on PostgreSQL the instants are then written into the
+    // statement): the bounds stay exclusive to the microsecond.
+    let res = app.get(&format!("{path}&q=c").replace('+', "%2B"), None).await;
+    assert_eq!(ids(&res), [made[2]]);
+    let res = app.get(&format!("{path}&q=A").replace('+', "%2B"), None).await;
+    assert_eq!((ids(&res), &res.body["total_count"]), (vec![], &json!(0)));
 
     let res = app
         .gql(
@@ -503,6 +509,12 @@ async fn q_over_several_fields_matches_within_one_field() {
     assert!(gql_ids(&res, "products").is_empty(), "{}", res.text);
     let res = app.gql(r#"{ products(filter: {q: "Tea Leaves"}) { nodes { id } } }"#, json!({}), None).await;
     assert_eq!(gql_ids(&res, "products"), matching(&|i| i % 5 == 0));
+    // With every range too (on PostgreSQL written into the statement).
+    let ranges =
+        "created_after=2000-01-01T00:00:00Z&created_before=2999-01-01T00:00:00Z&price_min=1&price_max=40";
+    let res = app.get(&format!("/api/products?q=tea%20leaves&{ranges}&sort=-price"), None).await;
+    // Prices are 0.5, 35.5 and 20.5: the first is out of range.
+    assert_eq!(ids(&res), [made[5], made[10]], "{}", res.text);
     assert_eq!(ids(&app.get("/api/factories?q=osaka", None).await).len(), 1);
     assert!(ids(&app.get("/api/factories?q=works%1Fosaka", None).await).is_empty());
 }

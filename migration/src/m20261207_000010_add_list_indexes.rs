@@ -103,19 +103,7 @@ async fn trigram_indexes(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> 
     if savepoint {
         db.execute_unprepared("RELEASE SAVEPOINT list_indexes_trgm").await?;
     }
-    // The operator class lives where the extension was installed, which
-    // need not be on this connection's search path.
-    let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-             WHERE e.extname = 'pg_trgm'",
-        ))
-        .await?;
-    let schema: String = match row {
-        Some(row) => row.try_get("", "nspname")?,
-        None => "public".into(),
-    };
+    let schema = trigram_schema(db).await?.unwrap_or_else(|| "public".into());
     for (table, columns) in SEARCHED {
         for column in *columns {
             let name = index_name(table, &[column], "trgm_idx");
@@ -126,4 +114,17 @@ async fn trigram_indexes(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> 
         }
     }
     Ok(())
+}
+
+/// The schema `pg_trgm` is installed in, if it is: its operator classes
+/// live there, which need not be on this connection's search path.
+pub(crate) async fn trigram_schema(db: &SchemaManagerConnection<'_>) -> Result<Option<String>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+             WHERE e.extname = 'pg_trgm'",
+        ))
+        .await?;
+    row.map(|row| row.try_get("", "nspname")).transpose()
 }

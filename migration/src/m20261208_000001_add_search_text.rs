@@ -10,7 +10,9 @@
 //! rows this long from filling up. SQLite keeps its `LIKE` per column.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::m20261207_000010_add_list_indexes::trigram_schema;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -86,16 +88,4 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-/// The schema `pg_trgm` is installed in, if it is.
-async fn trigram_schema(db: &SchemaManagerConnection<'_>) -> Result<Option<String>, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-             WHERE e.extname = 'pg_trgm'",
-        ))
-        .await?;
-    row.map(|row| row.try_get("", "nspname")).transpose()
 }

@@ -96,7 +96,9 @@ async fn trigram_indexes(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> 
         tracing::warn!(
             %error,
             "could not install the pg_trgm extension: `q` searches will scan instead of using trigram \
-             indexes (run `CREATE EXTENSION pg_trgm` as a superuser, then migrate again)"
+             indexes (have a superuser run `CREATE EXTENSION pg_trgm` before the first migration; on a \
+             database migrated without it, create the indexes of migrations m20261207_000010 and \
+             m20261208_000001 by hand)"
         );
         return Ok(());
     }

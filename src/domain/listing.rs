@@ -12,7 +12,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use sea_orm::sea_query::extension::postgres::PgBinOper;
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, Iden, LikeExpr, NullOrdering, Order};
 use sea_orm::{
@@ -96,6 +96,9 @@ impl<C> Sortable<C> {
 #[derive(Debug)]
 pub struct Spec<C: 'static> {
     pub sorts: &'static [Sortable<C>],
+    /// On PostgreSQL a collection that searches more than one column
+    /// searches their stored join, `search_text`, which a migration must
+    /// add (see m20261208_000001).
     pub search: &'static [C],
     pub id: C,
     pub created_at: C,
@@ -355,7 +358,16 @@ impl Parser {
         parsed: Option<Result<DateTime<Utc>, E>>,
     ) -> Option<DateTime<Utc>> {
         match parsed? {
-            Ok(t) => Some(t),
+            // Both engines store years 1 to 9999 only (SQLite compares them
+            // as text), and neither a leap second.
+            Ok(t) if (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 => Some(t),
+            Ok(_) => {
+                self.error(
+                    field,
+                    "must be an instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, without a leap second",
+                );
+                None
+            }
             Err(_) => {
                 self.error(field, "must be an RFC 3339 instant, such as 2026-12-07T12:00:00Z");
                 None
@@ -535,17 +547,24 @@ fn search<C: ColumnTrait>(columns: &[C], q: &str, backend: DbBackend, table: imp
         // past every row for a rare one (BENCHMARKS.md, "Searching 100,000
         // products"). PostgreSQL's LIKE escapes with `\` by default.
         let pattern = Expr::Constant(pattern.into());
+        let per_column = || {
+            any_of(columns.iter().map(|column| column.into_expr().binary(PgBinOper::ILike, pattern.clone())))
+        };
+        if columns.len() < 2 {
+            return per_column();
+        }
         // Several columns are searched through their lowercased join
         // (migration m20261208_000001), which `ILIKE` is equivalent to:
-        // it lowercases both sides with `lower` too. A `q` holding the
-        // fields' separator could match across two fields there, so it
-        // takes the per-column way.
-        if columns.len() > 1 && !q.contains(SEARCH_TEXT_SEPARATOR) {
-            return Expr::col((table, SEARCH_TEXT)).binary(BinOper::Like, Func::lower(pattern));
+        // it lowercases both sides with `lower` too.
+        let joined = Expr::col((table, SEARCH_TEXT)).binary(BinOper::Like, Func::lower(pattern.clone()));
+        // A `q` holding the fields' separator could match across two fields
+        // there: the columns are checked one by one as well (the join still
+        // narrows through its index, as a match in one column implies one
+        // in the join).
+        if q.contains(SEARCH_TEXT_SEPARATOR) {
+            return joined.and(per_column());
         }
-        return any_of(
-            columns.iter().map(|column| column.into_expr().binary(PgBinOper::ILike, pattern.clone())),
-        );
+        return joined;
     }
     // SQLite's LIKE ignores the case of ASCII letters, and escapes only
     // with an ESCAPE clause.
@@ -602,26 +621,32 @@ impl ListRequest {
         {
             select = select.filter(search(spec.search, q, backend, E::default()));
         }
-        // With `q` on PostgreSQL the ranges are written into the statement
-        // too: whether to walk the sort index or the trigram index depends
-        // on how many rows they hold, and a generic plan, which guesses, took
-        // 10-20 ms for a search the walk serves in 1.
-        let value = |value: Value| {
-            if searched && backend == DbBackend::Postgres { Expr::Constant(value) } else { Expr::val(value) }
+        // With `q` on PostgreSQL the price range is written into the
+        // statement too: whether to walk the price index or the trigram
+        // index depends on how many rows the range holds, and a generic
+        // plan, which guesses, took 10-20 ms for a search the walk serves in
+        // 1. (Instants stay bound: PostgreSQL cannot read back every instant
+        // chrono accepts, such as the year 0 or a leap second, as text.)
+        let cents = |cents: i64| {
+            if searched && backend == DbBackend::Postgres {
+                Expr::Constant(cents.into())
+            } else {
+                Expr::val(cents)
+            }
         };
         if let Some(price) = spec.price {
             if let Some(min) = filter.price_min {
-                select = select.filter(price.into_expr().gte(value(min.into())));
+                select = select.filter(price.into_expr().gte(cents(min)));
             }
             if let Some(max) = filter.price_max {
-                select = select.filter(price.into_expr().lte(value(max.into())));
+                select = select.filter(price.into_expr().lte(cents(max)));
             }
         }
         if let Some(after) = filter.created_after {
-            select = select.filter(spec.created_at.into_expr().gt(value(after.into())));
+            select = select.filter(spec.created_at.gt(after));
         }
         if let Some(before) = filter.created_before {
-            select = select.filter(spec.created_at.into_expr().lt(value(before.into())));
+            select = select.filter(spec.created_at.lt(before));
         }
         select
     }

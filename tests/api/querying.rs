@@ -131,12 +131,46 @@ async fn price_and_creation_ranges_narrow_and_count_counts_every_match() {
     let res = app.get(&path.replace('+', "%2B"), None).await;
     assert_eq!(ids(&res), &made[1..4]);
     assert_eq!(res.body["total_count"], 3);
-    // With `q` too (on PostgreSQL the instants are then written into the
-    // statement): the bounds stay exclusive to the microsecond.
+    // With `q` too: both bounds stay exclusive to the microsecond ("a" was
+    // created at the first, "e" at the last).
     let res = app.get(&format!("{path}&q=c").replace('+', "%2B"), None).await;
     assert_eq!(ids(&res), [made[2]]);
-    let res = app.get(&format!("{path}&q=A").replace('+', "%2B"), None).await;
-    assert_eq!((ids(&res), &res.body["total_count"]), (vec![], &json!(0)));
+    for q in ["A", "e"] {
+        let res = app.get(&format!("{path}&q={q}").replace('+', "%2B"), None).await;
+        assert_eq!((ids(&res), &res.body["total_count"]), (vec![], &json!(0)), "{q}");
+    }
+    // Any instant the parameters accept compares right on both engines;
+    // what neither stores is a 422 (not a 500, nor text compared wrong).
+    let res = app
+        .get("/api/items?q=a&created_after=0001-01-01T00:00:00Z&created_before=9999-12-31T23:59:59Z", None)
+        .await;
+    assert_eq!(ids(&res), [made[0]], "{}", res.text);
+    let range = "must be an instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, without a leap second";
+    let res = app
+        .get(
+            "/api/items?q=a&created_after=0000-12-31T23:59:59Z&created_before=9999-12-31T23:00:00-05:00",
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(
+        res.body["errors"],
+        json!([{"field": "created_after", "message": range}, {"field": "created_before", "message": range}])
+    );
+    let res = app
+        .gql(
+            r#"{ items(filter: {createdAfter: "2016-12-31T23:59:60.5Z"}) { nodes { id } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{}", res.text);
+    assert_eq!(
+        res.body["errors"][0]["extensions"]["fields"],
+        json!([{"field": "createdAfter", "message": range}]),
+        "{}",
+        res.text
+    );
 
     let res = app
         .gql(
@@ -493,7 +527,7 @@ async fn q_over_several_fields_matches_within_one_field() {
     let made = products(&app, 12).await;
     let matching =
         |keep: &dyn Fn(usize) -> bool| (0..12).filter(|&i| keep(i)).map(|i| made[i]).collect::<Vec<_>>();
-    // By name, by SKU, by description, by a null-free field of a factory.
+    // By name (a null description in the join), by SKU, by description.
     assert_eq!(
         ids(&app.get("/api/products?q=COFFEE%201", None).await),
         matching(&|i| i % 3 != 0 && (i == 1 || i / 10 == 1))
@@ -509,14 +543,18 @@ async fn q_over_several_fields_matches_within_one_field() {
     assert!(gql_ids(&res, "products").is_empty(), "{}", res.text);
     let res = app.gql(r#"{ products(filter: {q: "Tea Leaves"}) { nodes { id } } }"#, json!({}), None).await;
     assert_eq!(gql_ids(&res, "products"), matching(&|i| i % 5 == 0));
-    // With every range too (on PostgreSQL written into the statement).
+    // With every range too.
     let ranges =
         "created_after=2000-01-01T00:00:00Z&created_before=2999-01-01T00:00:00Z&price_min=1&price_max=40";
     let res = app.get(&format!("/api/products?q=tea%20leaves&{ranges}&sort=-price"), None).await;
     // Prices are 0.5, 35.5 and 20.5: the first is out of range.
     assert_eq!(ids(&res), [made[5], made[10]], "{}", res.text);
+    // Factories join name, city ("Town") and country ("Nowhere").
     assert_eq!(ids(&app.get("/api/factories?q=osaka", None).await).len(), 1);
-    assert!(ids(&app.get("/api/factories?q=works%1Fosaka", None).await).is_empty());
+    assert_eq!(ids(&app.get("/api/factories?q=TOWN", None).await).len(), 2);
+    assert_eq!(ids(&app.get("/api/factories?q=nowhere", None).await).len(), 2);
+    assert!(ids(&app.get("/api/factories?q=works%1Ftown", None).await).is_empty());
+    assert!(ids(&app.get("/api/factories?q=n%1Fn", None).await).is_empty());
 }
 
 /// On PostgreSQL, the products query with `q`, a price range and a sort

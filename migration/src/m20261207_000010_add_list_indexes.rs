@@ -97,8 +97,8 @@ async fn trigram_indexes(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> 
             %error,
             "could not install the pg_trgm extension: `q` searches will scan instead of using trigram \
              indexes (have a superuser run `CREATE EXTENSION pg_trgm` before the first migration; on a \
-             database migrated without it, create the indexes of migrations m20261207_000010 and \
-             m20261208_000001 by hand)"
+             database migrated without it, create by hand the trigram indexes of m20261207_000010 for \
+             stores, items and todos and of m20261208_000001 for products and factories)"
         );
         return Ok(());
     }

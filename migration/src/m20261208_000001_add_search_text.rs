@@ -15,7 +15,7 @@
 //! pending list). SQLite keeps its `LIKE` per column.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::m20261207_000010_add_list_indexes::trigram_schema;
 
@@ -55,18 +55,26 @@ impl MigrationTrait for Migration {
             .await?;
         }
         // The list-indexes migration installed pg_trgm, or said why not.
-        let Some(schema) = trigram_schema(db).await? else {
-            return Ok(());
-        };
-        for (table, columns) in JOINED {
-            db.execute_unprepared(&format!(
-                "CREATE INDEX IF NOT EXISTS \"{table}_search_text_trgm_idx\" ON \"{table}\" \
-                 USING gist (search_text \"{schema}\".gist_trgm_ops(siglen = 256))"
-            ))
-            .await?;
-            for column in *columns {
-                db.execute_unprepared(&format!("DROP INDEX IF EXISTS \"{table}_{column}_trgm_idx\"")).await?;
+        if let Some(schema) = trigram_schema(db).await? {
+            // `siglen` came with pg_trgm 1.5 (PostgreSQL 13); an older
+            // extension gets the default signature.
+            let signature = if signature_length_supported(db).await? { "(siglen = 256)" } else { "" };
+            for (table, columns) in JOINED {
+                db.execute_unprepared(&format!(
+                    "CREATE INDEX IF NOT EXISTS \"{table}_search_text_trgm_idx\" ON \"{table}\" \
+                     USING gist (search_text \"{schema}\".gist_trgm_ops{signature})"
+                ))
+                .await?;
+                for column in *columns {
+                    db.execute_unprepared(&format!("DROP INDEX IF EXISTS \"{table}_{column}_trgm_idx\""))
+                        .await?;
+                }
             }
+        }
+        // The new column's statistics now, rather than when autovacuum
+        // next finds enough of the table changed.
+        for (table, _) in JOINED {
+            db.execute_unprepared(&format!("ANALYZE \"{table}\"")).await?;
         }
         Ok(())
     }
@@ -93,4 +101,18 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+/// Whether the installed pg_trgm takes `siglen` (version 1.5 and later).
+async fn signature_length_supported(db: &SchemaManagerConnection<'_>) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT extversion FROM pg_extension WHERE extname = 'pg_trgm'",
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let version: String = row.try_get("", "extversion")?;
+    let mut parts = version.split('.').map(|part| part.parse::<u32>().unwrap_or(0));
+    Ok((parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5))
 }

@@ -194,9 +194,9 @@ pub async fn seed_scaled(db: &DatabaseConnection, products: u32) -> Result<Seede
     }
     txn.commit().await?;
     if seeded.products > 0 && db.get_database_backend() == DbBackend::Postgres {
-        // Statistics for the planner, and the trigram indexes' pending
-        // entries merged (a bulk load leaves them in a list every search
-        // scans), now rather than at autovacuum's turn.
+        // Statistics for the planner (which picks a search's index by
+        // them) and the visibility map, now rather than at autovacuum's
+        // turn.
         db.execute_unprepared("VACUUM ANALYZE products").await?;
     }
     Ok(seeded)

@@ -9,10 +9,9 @@
 //! 100,000 products"). With the default signature of 12 bytes it took
 //! 1.1-1.5 ms: rows of about 90 characters fill the inner nodes'
 //! signatures, and `siglen=256` keeps them telling. The price: a product
-//! insert took the
-//! database 85-102 µs instead of 73-79 (10,000 single-row inserts into
-//! 100,000 products, two runs each; GIN defers part of its cost to its
-//! pending list). SQLite keeps its `LIKE` per column.
+//! insert took the database 85-102 µs instead of 73-79 (10,000 single-row
+//! inserts into 100,000 products, two runs each; GIN defers part of its
+//! cost to its pending list). SQLite keeps its `LIKE` per column.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};

@@ -561,10 +561,7 @@ fn search<C: ColumnTrait>(columns: &[C], q: &str, backend: DbBackend, table: imp
         // there: the columns are checked one by one as well (the join still
         // narrows through its index, as a match in one column implies one
         // in the join).
-        if q.contains(SEARCH_TEXT_SEPARATOR) {
-            return joined.and(per_column());
-        }
-        return joined;
+        return if q.contains(SEARCH_TEXT_SEPARATOR) { joined.and(per_column()) } else { joined };
     }
     // SQLite's LIKE ignores the case of ASCII letters, and escapes only
     // with an ESCAPE clause.
@@ -615,10 +612,8 @@ impl ListRequest {
         backend: DbBackend,
     ) -> Select<E> {
         let filter = &self.filter;
-        let searched = filter.q.is_some() && !spec.search.is_empty();
-        if let Some(q) = &filter.q
-            && searched
-        {
+        let q = filter.q.as_deref().filter(|_| !spec.search.is_empty());
+        if let Some(q) = q {
             select = select.filter(search(spec.search, q, backend, E::default()));
         }
         // With `q` on PostgreSQL the price range is written into the
@@ -627,12 +622,9 @@ impl ListRequest {
         // plan, which guesses, took 10-20 ms for a search the walk serves in
         // 1. (Instants stay bound: PostgreSQL cannot read back every instant
         // chrono accepts, such as the year 0 or a leap second, as text.)
+        let inline = q.is_some() && backend == DbBackend::Postgres;
         let cents = |cents: i64| {
-            if searched && backend == DbBackend::Postgres {
-                Expr::Constant(cents.into())
-            } else {
-                Expr::val(cents)
-            }
+            if inline { Expr::Constant(cents.into()) } else { Expr::val(cents) }
         };
         if let Some(price) = spec.price {
             if let Some(min) = filter.price_min {
